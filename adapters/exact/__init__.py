@@ -1,0 +1,42 @@
+"""Exact Online: client, mapping, adapter and sandbox (reference/exact.md)."""
+
+from __future__ import annotations
+
+from adapters.exact.adapter import ExactAdapter
+from adapters.exact.client import EXACT_HTTP, HOSTS, OAUTH
+from connector.config import ConnectionConfig, CredentialConfig
+from connector.http import ApiClient
+from connector.model import Administration
+from connector.packages import PackageSpec
+from connector.ports import Adapter, StateReader
+
+
+def _limiter_key(credential: CredentialConfig, division: str | None) -> str:
+    # §8: limits count per app and per company (division); a token serves many divisions.
+    return f"exact:{credential.host}:{credential.client_id}:{division or 'me'}"
+
+
+def _administrations(api: ApiClient) -> list[Administration]:
+    return ExactAdapter(api, connection_id="-", division="0").administrations()
+
+
+def _make_adapter(api: ApiClient, connection: ConnectionConfig, state: StateReader) -> Adapter:
+    return ExactAdapter(
+        api,
+        connection_id=connection.name,
+        division=connection.administration,
+        base_currency=connection.currency,
+        state=state,
+    )
+
+
+PACKAGE = PackageSpec(
+    name="exact",
+    title="Exact Online",
+    oauth=OAUTH,
+    http=EXACT_HTTP,
+    hosts=HOSTS,
+    limiter_key=_limiter_key,
+    administrations=_administrations,
+    make_adapter=_make_adapter,
+)

@@ -1,0 +1,387 @@
+"""Exact Online adapter: one division of one Exact grant.
+
+Read path (reference/exact.md §4, §11):
+* debtors: ``sync/CRM/Accounts`` from ``Timestamp gt 1`` (the documented first run), then
+  ``Timestamp gt <largest seen>L``; their deletions (``sync/Deleted`` EntityType 2) arrive
+  through the open-items stream, which reads ``sync/Deleted`` once for both.
+* open items: payment terms from ``sync/Cashflow/PaymentTerms`` the same way, payables
+  (``LineType`` 22) dropped client-side because the API does not filter on it (§3.3); deletions
+  from ``sync/Deleted`` EntityType 10. The first run reads the feed from ``Timestamp gt 1``,
+  which also returns paid history: that history is what payment behaviour (days to pay, days
+  late) is computed from, so it is wanted, and the largest Timestamp seen is then a cursor that
+  needs no other call (``SyncTimestamp`` is not documented for PaymentTerms, §4).
+* Terms are grouped per invoice on ``TransactionEntryID`` (§5: a partial payment splits a term);
+  the terms seen so far are kept in the adapter state, stored with each page, so an invoice is
+  regrouped correctly when one of its terms changes later.
+
+Bookmarks are JSON: ``{"ts": <largest Timestamp of the main feed>, "del": <of sync/Deleted>}``
+(``del`` is only used by the open-items stream).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from datetime import date
+from typing import Any, ClassVar
+
+from adapters.exact.client import JSON_HEADERS, odata_rows
+from adapters.exact.mapping import (
+    LINE_PAYABLE,
+    debtor_from_account,
+    group_key,
+    open_item_from_terms,
+    payment_from_settled_term,
+    validate_term,
+)
+from connector.errors import MappingError, UnsupportedAction
+from connector.http import ApiClient
+from connector.model import (
+    ActionKind,
+    Administration,
+    ApplyOutcome,
+    ApplyResult,
+    Debtor,
+    OpenItem,
+    Page,
+    Payment,
+    PlannedAction,
+    Quarantined,
+    to_decimal,
+)
+from connector.ports import Capability, NoState, StateReader
+
+#: §4: EntityType codes in sync/Deleted.
+DELETED_ACCOUNT, DELETED_PAYMENT_TERM = 2, 10
+
+ACCOUNT_FIELDS = (
+    "ID,Code,Name,Status,IsSales,Blocked,CreditLineSales,Language,Email,Phone,VATNumber,"
+    "ChamberOfCommerce,Country,City,PaymentConditionSales,Classification1,Classification2,Modified,Timestamp"
+)
+TERM_FIELDS = (
+    "ID,Account,TransactionEntryID,EntryNumber,InvoiceNumber,InvoiceDate,DueDate,AmountDC,AmountFC,"
+    "TransactionAmountDC,TransactionAmountFC,Currency,Status,IsFullyPaid,EndDate,LastPaymentDate,"
+    "PaymentReference,Description,YourRef,TransactionType,LineType,Modified,Timestamp"
+)
+DELETED_FIELDS = "EntityKey,EntityType,Timestamp"
+
+
+def _bookmark(raw: str | None) -> dict[str, int]:
+    if not raw:
+        return {"ts": 1, "del": 1}
+    try:
+        value = json.loads(raw)
+        return {"ts": int(value.get("ts", 1)), "del": int(value.get("del", 1))}
+    except (ValueError, TypeError, AttributeError):
+        return {"ts": 1, "del": 1}
+
+
+def _max_timestamp(rows: list[dict[str, Any]], current: int) -> int:
+    best = current
+    for row in rows:
+        value = row.get("Timestamp")
+        if isinstance(value, int) and value > best:
+            best = value
+    return best
+
+
+class ExactAdapter:
+    package: ClassVar[str] = "exact"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.BLOCK_DEBTOR,
+            Capability.SET_CREDIT_LIMIT,
+            Capability.ADD_NOTE,
+            Capability.ADD_TASK,
+            Capability.ADD_DOCUMENT,
+        }
+    )
+
+    def __init__(
+        self,
+        api: ApiClient,
+        *,
+        connection_id: str,
+        division: str,
+        base_currency: str = "EUR",
+        state: StateReader | None = None,
+    ) -> None:
+        self.api = api
+        self.connection_id = connection_id
+        self.division = division
+        self.base_currency = base_currency
+        self.state: StateReader = state or NoState()
+        # §8: limits count per app per division.
+        self.rate_limit_key = api.limiter_key
+
+    # ------------------------------------------------------------------ linking
+
+    def administrations(self) -> list[Administration]:
+        """§1.5: ``current/Me`` (no division in the URL) then ``system/Divisions``."""
+        me_rows = next(odata_rows(self.api, "/api/v1/current/Me?$select=CurrentDivision,FullName", endpoint="current/Me"))[0]
+        if not me_rows:
+            raise MappingError("Exact Online: current/Me returned no user")
+        current = me_rows[0].get("CurrentDivision")
+        url = f"/api/v1/{current}/system/Divisions?$select=Code,Description,Country,Currency,Current,Status"
+        result: list[Administration] = []
+        for rows, _ in odata_rows(self.api, url, endpoint="system/Divisions"):
+            for row in rows:
+                result.append(
+                    Administration(
+                        source_id=str(row["Code"]),
+                        name=str(row.get("Description") or row["Code"]).strip(),
+                        country=(str(row.get("Country") or "").strip().upper() or None),
+                        currency=(str(row.get("Currency") or "").strip().upper() or None),
+                        is_current=bool(row.get("Current")) or row.get("Code") == current,
+                    )
+                )
+        return result
+
+    def on_remove(self) -> None:
+        """Exact needs nothing when a division is unlinked; the grant itself stays with the user."""
+
+    # ------------------------------------------------------------------ feeds
+
+    def _feed(self, path: str, fields: str, since: int) -> Iterator[tuple[list[dict[str, Any]], bool]]:
+        url = f"/api/v1/{self.division}/{path}?$select={fields}&$filter=Timestamp gt {since}L"
+        yield from odata_rows(self.api, url, endpoint=path)
+
+    def _deleted(self, since: int) -> Iterator[tuple[dict[int, list[str]], int]]:
+        """Keys of deleted rows by entity type, page by page, with the cursor after the page.
+
+        §4: sync APIs document only a Timestamp filter, so entity types are told apart here, and
+        the feed is read once for accounts and payment terms together.
+        """
+        cursor = since
+        for rows, _ in self._feed("sync/Deleted", DELETED_FIELDS, since):
+            cursor = _max_timestamp(rows, cursor)
+            by_type: dict[int, list[str]] = {}
+            for row in rows:
+                if row.get("EntityKey") and isinstance(row.get("EntityType"), int):
+                    by_type.setdefault(row["EntityType"], []).append(str(row["EntityKey"]))
+            yield by_type, cursor
+
+    def debtors(self, since: str | None) -> Iterator[Page[Debtor]]:
+        mark = _bookmark(since)
+        for rows, _ in self._feed("sync/CRM/Accounts", ACCOUNT_FIELDS, mark["ts"]):
+            records: list[Debtor] = []
+            quarantined: list[Quarantined] = []
+            for row in rows:
+                try:
+                    records.append(
+                        debtor_from_account(row, connection_id=self.connection_id, base_currency=self.base_currency)
+                    )
+                except (MappingError, ValueError, TypeError) as exc:
+                    quarantined.append(_quarantine("debtors", row, exc))
+            mark["ts"] = _max_timestamp(rows, mark["ts"])
+            yield Page[Debtor](records=records, quarantined=quarantined, bookmark=json.dumps(mark))
+
+    def open_items(self, since: str | None) -> Iterator[Page[OpenItem]]:
+        mark = _bookmark(since)
+        for rows, _ in self._feed("sync/Cashflow/PaymentTerms", TERM_FIELDS, mark["ts"]):
+            valid: dict[str, dict[str, Any]] = {}
+            quarantined: list[Quarantined] = []
+            for row in rows:
+                if row.get("LineType") == LINE_PAYABLE:
+                    continue
+                try:
+                    term = validate_term(row)
+                except (MappingError, ValueError, TypeError) as exc:
+                    quarantined.append(_quarantine("open_items", row, exc))
+                    continue
+                valid[str(term["ID"])] = term
+            mark["ts"] = _max_timestamp(rows, mark["ts"])
+            yield self._regroup(valid, removed=set(), quarantined=quarantined, bookmark=json.dumps(mark))
+        # One read of sync/Deleted serves both streams: account deletions go to the debtors.
+        for by_type, cursor in self._deleted(mark["del"]):
+            mark["del"] = cursor
+            page = self._regroup({}, removed=set(by_type.get(DELETED_PAYMENT_TERM, [])), quarantined=[], bookmark=json.dumps(mark))
+            accounts = by_type.get(DELETED_ACCOUNT, [])
+            yield page.model_copy(update={"deleted_elsewhere": {"debtors": accounts}}) if accounts else page
+
+    def _regroup(
+        self,
+        changed: Mapping[str, dict[str, Any]],
+        *,
+        removed: set[str],
+        quarantined: list[Quarantined],
+        bookmark: str,
+    ) -> Page[OpenItem]:
+        """Rebuild every invoice touched by changed or removed terms from all its known terms."""
+        known_removed = self.state.get_state(f"term:{key}" for key in removed) if removed else {}
+        groups = {group_key(term) for term in changed.values()}
+        groups |= {group_key(term) for term in known_removed.values() if isinstance(term, dict)}
+        stored_groups = self.state.get_state(f"entry:{g}" for g in groups)
+        member_ids: dict[str, set[str]] = {g: set(stored_groups.get(f"entry:{g}") or []) for g in groups}
+        for term_id, term in changed.items():
+            member_ids[group_key(term)].add(term_id)
+        # A term that moved to another invoice leaves its old one.
+        previous = self.state.get_state(f"term:{tid}" for tid in changed)
+        for term_id, term in changed.items():
+            old = previous.get(f"term:{term_id}")
+            if isinstance(old, dict) and group_key(old) != group_key(term):
+                old_group = group_key(old)
+                member_ids.setdefault(old_group, set(stored_groups.get(f"entry:{old_group}") or []))
+                member_ids[old_group].discard(term_id)
+        for term_id in removed:
+            for members in member_ids.values():
+                members.discard(term_id)
+        wanted = {f"term:{tid}" for members in member_ids.values() for tid in members if tid not in changed}
+        stored_terms = self.state.get_state(wanted) if wanted else {}
+
+        state: dict[str, Any] = {f"term:{tid}": term for tid, term in changed.items()}
+        state.update({f"term:{tid}": None for tid in removed})
+        records: list[OpenItem] = []
+        deleted: list[str] = []
+        payments: list[Payment] = []
+        for group, members in sorted(member_ids.items()):
+            terms = [changed.get(tid) or stored_terms.get(f"term:{tid}") for tid in sorted(members)]
+            present = [t for t in terms if isinstance(t, dict)]
+            state[f"entry:{group}"] = sorted(members) if members else None
+            if not present:
+                deleted.append(group)
+                continue
+            try:
+                records.append(
+                    open_item_from_terms(present, connection_id=self.connection_id, base_currency=self.base_currency)
+                )
+            except (MappingError, ValueError, TypeError) as exc:
+                quarantined.append(Quarantined(stream="open_items", source_id=group, reason=str(exc), raw={"terms": present}))
+        for term in changed.values():
+            payment = payment_from_settled_term(term, connection_id=self.connection_id)
+            if payment is not None:
+                payments.append(payment)
+        return Page[OpenItem](
+            records=records,
+            quarantined=quarantined,
+            deleted=deleted,
+            payments=payments,
+            state=state,
+            bookmark=bookmark,
+        )
+
+    def payments(self, since: str | None) -> Iterator[Page[Payment]]:
+        """Exact reports payments as terms that get matched; they arrive with the open-items
+        feed (``Page.payments``), so this stream has nothing of its own to read."""
+        return iter(())
+
+    # ------------------------------------------------------------------ write-back
+    #
+    # §7 and §11.4: block/unblock and the credit line by PUT on crm/Accounts (204, empty body),
+    # read back afterwards; dunning steps are logged as CommunicationNotes and call tasks as
+    # Tasks, both write-once (GET and POST only), so each carries the idempotency key in its
+    # subject and is looked up before posting: a retry after a crash finds it instead of
+    # posting twice. Exact has no API to pause its own reminders, to mark an account doubtful
+    # or to write an item off (§7): those are reported as unsupported.
+
+    def _account_url(self, debtor_id: str) -> str:
+        return f"/api/v1/{self.division}/crm/Accounts(guid'{debtor_id}')"
+
+    def _account(self, debtor_id: str, fields: str) -> dict[str, Any]:
+        response = self.api.get(f"{self._account_url(debtor_id)}?$select={fields}", endpoint="crm/Accounts", headers=JSON_HEADERS)
+        payload = response.json().get("d")
+        if isinstance(payload, dict) and "results" in payload:
+            rows = payload["results"]
+            payload = rows[0] if rows else None
+        if not isinstance(payload, dict):
+            raise MappingError(f"Exact Online: account {debtor_id} not found")
+        return payload
+
+    def _put_account(self, debtor_id: str, body: dict[str, Any]) -> None:
+        self.api.request("PUT", self._account_url(debtor_id), endpoint="crm/Accounts", json=body, headers=JSON_HEADERS)
+
+    def _find_marked(self, path: str, debtor_id: str, marker: str, field: str) -> str | None:
+        url = f"/api/v1/{self.division}/{path}?$select=ID,{field}&$filter=Account eq guid'{debtor_id}'"
+        for rows, _ in odata_rows(self.api, url, endpoint=path):
+            for row in rows:
+                if marker in str(row.get(field) or ""):
+                    return str(row.get("ID"))
+        return None
+
+    def _post_once(self, path: str, debtor_id: str, marker: str, field: str, body: dict[str, Any]) -> ApplyResult:
+        existing = self._find_marked(path, debtor_id, marker, field)
+        if existing is not None:
+            return ApplyResult(outcome=ApplyOutcome.ALREADY_TRUE, remote_reference=existing, reason="already recorded")
+        response = self.api.request(
+            "POST", f"/api/v1/{self.division}/{path}", endpoint=path, json=body,
+            headers={**JSON_HEADERS, "Prefer": "return=representation"},
+        )
+        created = response.json().get("d") or {}
+        return ApplyResult(outcome=ApplyOutcome.DONE, remote_reference=str(created.get("ID") or ""))
+
+    def apply(self, action: PlannedAction) -> ApplyResult:
+        kind = action.kind
+        debtor = action.debtor_source_id
+        if kind in (ActionKind.BLOCK, ActionKind.UNBLOCK):
+            wanted = kind == ActionKind.BLOCK
+            if bool(self._account(debtor, "ID,Blocked").get("Blocked")) == wanted:
+                return ApplyResult(outcome=ApplyOutcome.ALREADY_TRUE, reason="account already " + ("blocked" if wanted else "unblocked"))
+            self._put_account(debtor, {"Blocked": wanted})
+            if bool(self._account(debtor, "ID,Blocked").get("Blocked")) != wanted:
+                return ApplyResult(outcome=ApplyOutcome.FAILED, reason="Exact accepted the change but the account did not change")
+            return ApplyResult(outcome=ApplyOutcome.DONE, remote_reference=debtor)
+        if kind == ActionKind.SET_CREDIT_LIMIT:
+            if action.credit_limit is None:
+                return ApplyResult(outcome=ApplyOutcome.FAILED, reason="no credit limit in the action")
+            wanted_limit = action.credit_limit.amount
+            current = self._account(debtor, "ID,CreditLineSales").get("CreditLineSales")
+            if current is not None and to_decimal(current) == wanted_limit:
+                return ApplyResult(outcome=ApplyOutcome.ALREADY_TRUE, reason="credit line already set")
+            # Edm.Double on the wire (§6): a JSON number; str → float is exact for cents-sized values.
+            self._put_account(debtor, {"CreditLineSales": float(wanted_limit)})
+            return ApplyResult(outcome=ApplyOutcome.DONE, remote_reference=debtor)
+        marker = f"[arconnect {action.idempotency_key[:16]}]"
+        if kind == ActionKind.CALL_TASK:
+            return self._post_once(
+                "activities/Tasks", debtor, marker, "Description",
+                {
+                    "Account": debtor,
+                    "Description": f"{marker} Call about overdue invoices"[:60],
+                    "Notes": action.reason,
+                    "ActionDate": _exact_date(action.run_date),
+                    "TaskType": 1,  # §7: 1 = call
+                },
+            )
+        if kind in DUNNING_NOTES:
+            return self._post_once(
+                "activities/CommunicationNotes", debtor, marker, "Subject",
+                {
+                    "Account": debtor,
+                    "Subject": f"{marker} {DUNNING_NOTES[kind]}"[:200],
+                    "Notes": _note_text(action),
+                    "Date": _exact_date(action.run_date),
+                },
+            )
+        raise UnsupportedAction(f"Exact Online has no API for {kind.value.replace('_', ' ')} (reference/exact.md §7)")
+
+
+DUNNING_NOTES: dict[ActionKind, str] = {
+    ActionKind.REMINDER: "Payment reminder sent",
+    ActionKind.FORMAL_NOTICE: "Formal notice (aanmaning) sent",
+    ActionKind.NOTICE_OF_DEFAULT: "Notice of default (ingebrekestelling) sent",
+    ActionKind.COLLECTION_HANDOVER: "Claim handed over to the collection agency",
+}
+
+
+def _exact_date(day: date) -> str:
+    """Dates are written as ISO datetimes without offset (§2.5 filters; writes accept the same)."""
+    return f"{day.isoformat()}T00:00:00"
+
+
+def _note_text(action: PlannedAction) -> str:
+    parts = [action.reason]
+    if action.amount is not None:
+        parts.append(f"Amount: {action.amount}")
+    if action.costs is not None and not action.costs.is_zero():
+        parts.append(f"Costs: {action.costs}")
+    if action.item_source_ids:
+        parts.append("Items: " + ", ".join(action.item_source_ids))
+    if action.channel:
+        parts.append(f"Channel: {action.channel}")
+    return "\n".join(parts)
+
+
+def _quarantine(stream: str, row: Mapping[str, Any], exc: Exception) -> Quarantined:
+    source_id = row.get("ID")
+    raw = {k: v for k, v in row.items() if k != "__metadata"}
+    return Quarantined(stream=stream, source_id=str(source_id) if source_id else None, reason=str(exc), raw=raw)

@@ -1,0 +1,116 @@
+"""Exact Online transport details: hosts, OAuth profile, OData v2 envelopes, rate headers, errors.
+
+Every fact here cites reference/exact.md (section numbers in comments).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from connector.auth import OAuthProfile
+from connector.errors import MappingError
+from connector.http import ApiClient, PackageHttp
+from connector.ratelimit import Window
+
+#: §1.1: one host per country; a token is only valid on its own host.
+HOSTS: dict[str, str] = {
+    "nl": "https://start.exactonline.nl",
+    "be": "https://start.exactonline.be",
+    "de": "https://start.exactonline.de",
+    "uk": "https://start.exactonline.co.uk",
+    "fr": "https://start.exactonline.fr",
+    "es": "https://start.exactonline.es",
+    "us": "https://start.exactonline.com",
+}
+
+#: §1.2–§1.4: authorization code grant, secret in the form body, 10-minute access tokens sent
+#: with ``expires_in`` as a string, no refresh before 9.5 minutes, refresh 30 s before expiry,
+#: single-use rotating refresh tokens valid 30 days. Exact documents no PKCE support.
+OAUTH = OAuthProfile(
+    authorize_path="/api/oauth2/auth",
+    token_path="/api/oauth2/token",
+    pkce=False,
+    secret_in="body",
+    extra_authorize_params={"force_login": "0"},
+    min_refresh_age_seconds=570,
+    refresh_margin_seconds=30,
+    default_access_lifetime_seconds=600,
+    refresh_token_lifetime_seconds=30 * 24 * 3600,
+)
+
+
+def _parse_epoch_ms(value: str | None) -> datetime | None:
+    if value is None or not value.strip().lstrip("-").isdigit():
+        return None
+    return datetime.fromtimestamp(int(value) / 1000, UTC)
+
+
+def parse_rate_headers(headers: httpx.Headers, now: datetime) -> list[Window]:
+    """§8: daily ``X-RateLimit-*`` and minutely ``X-RateLimit-Minutely-*``; resets in epoch ms.
+
+    On a minutely 429 only the minutely headers are sent and vice versa, so each window is read
+    only when its own headers are present.
+    """
+    windows: list[Window] = []
+    for name, prefix in (("daily", "x-ratelimit-"), ("minutely", "x-ratelimit-minutely-")):
+        remaining = headers.get(prefix + "remaining")
+        reset = _parse_epoch_ms(headers.get(prefix + "reset"))
+        if remaining is None or reset is None or not remaining.strip().lstrip("-").isdigit():
+            continue
+        limit = headers.get(prefix + "limit")
+        windows.append(
+            Window(name, int(limit) if limit and limit.isdigit() else None, int(remaining), reset)
+        )
+    return windows
+
+
+def error_text(response: httpx.Response) -> str:
+    """§2.8: REST errors are ``{"error":{"code":"","message":{"lang":"","value":"…"}}}``;
+    token errors ``{"error":"…","error_description":"…"}``; a 403 may carry a ``Reason`` header."""
+    reason = response.headers.get("reason")
+    text = ""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict):
+            message = error.get("message")
+            text = str(message.get("value", "")) if isinstance(message, dict) else str(message or "")
+        elif isinstance(error, str):
+            text = str(body.get("error_description") or error)
+    if not text:
+        text = response.text.strip()[:200] or response.reason_phrase
+    return f"{text} (Reason: {reason})" if reason else text
+
+
+EXACT_HTTP = PackageHttp(name="Exact Online", parse_rate_headers=parse_rate_headers, error_text=error_text)
+
+#: §2.1: JSON must be asked for; the default is Atom XML.
+JSON_HEADERS = {"Accept": "application/json"}
+
+
+def odata_rows(api: ApiClient, url: str, *, endpoint: str) -> Iterator[tuple[list[dict[str, Any]], bool]]:
+    """Pages of a verbose OData v2 list: yields (rows, is_last_page).
+
+    §2.2/§2.3: ``{"d": {"results": [...], "__next": "..."}}``; follow ``__next`` verbatim until
+    it is absent; page sequentially.
+    """
+    next_url: str | None = url
+    while next_url:
+        response = api.get(next_url, endpoint=endpoint, headers=JSON_HEADERS)
+        try:
+            payload = response.json()
+            d = payload["d"]
+            rows = d["results"] if isinstance(d, dict) and "results" in d else d
+        except (ValueError, KeyError, TypeError) as exc:
+            raise MappingError(f"Exact Online: {endpoint} answered something that is not an OData list") from exc
+        if not isinstance(rows, list):
+            raise MappingError(f"Exact Online: {endpoint} answered something that is not an OData list")
+        next_url = d.get("__next") if isinstance(d, dict) else None
+        yield rows, not next_url

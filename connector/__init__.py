@@ -1,0 +1,1 @@
+"""arconnect core: what every accounting package's adapter shares."""

@@ -1,0 +1,152 @@
+"""The one human-editable configuration file (``config.yaml`` in the user config dir).
+
+It holds **credentials** (one OAuth grant each: package, host, client id, redirect URI) and
+**connections** (one administration reached through a credential, with its rules file, schedule
+and mail settings). Client secrets and tokens never go in this file: they live in the secret
+store (see :mod:`connector.auth.tokens`).
+
+Locations (platformdirs): ``arconnect connections`` prints them. ``ARCONNECT_CONFIG_DIR`` and
+``ARCONNECT_DATA_DIR`` override them (tests, servers, the demo).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from connector.errors import ConfigError, UnknownConnection
+
+APP = "arconnect"
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+
+
+def config_dir() -> Path:
+    return Path(os.environ.get("ARCONNECT_CONFIG_DIR") or platformdirs.user_config_dir(APP))
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("ARCONNECT_DATA_DIR") or platformdirs.user_data_dir(APP))
+
+
+def config_path() -> Path:
+    return config_dir() / "config.yaml"
+
+
+def database_url() -> str:
+    """``ARCONNECT_DATABASE_URL`` or SQLite in the data dir."""
+    url = os.environ.get("ARCONNECT_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{data_dir() / 'arconnect.db'}"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CredentialConfig(_Model):
+    """One OAuth grant: a client registered with a package, used by one user on one host."""
+
+    name: str
+    package: Literal["exact", "moneybird", "twinfield", "adsolut"]
+    #: The package's base URL, e.g. https://start.exactonline.nl or https://start.exactonline.be;
+    #: a token is valid only on its own host.
+    host: str
+    client_id: str
+    #: Must equal the URI registered with the package, character for character, so the port is fixed.
+    redirect_uri: str = "http://127.0.0.1:8765/callback"
+    scopes: list[str] = Field(default_factory=list)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME_RE.match(value):
+            raise ValueError("use lower-case letters, digits, '-', '_' or '.'")
+        return value
+
+
+class MailConfig(_Model):
+    host: str = "127.0.0.1"
+    port: int = 25
+    sender: str
+    starttls: bool = False
+    username: str | None = None
+
+
+class ConnectionConfig(_Model):
+    """One administration (division / administration / office / dossier) of one package."""
+
+    name: str
+    credential: str
+    package: Literal["exact", "moneybird", "twinfield", "adsolut"]
+    administration: str
+    administration_name: str | None = None
+    country: Literal["NL", "BE"] = "NL"
+    currency: str = "EUR"
+    rules_file: str | None = None
+    sync_every_minutes: int = Field(default=15, ge=1)
+    apply_at: str | None = Field(default=None, pattern=r"^\d{2}:\d{2}$")
+    timezone: Literal["Europe/Amsterdam", "Europe/Brussels"] = "Europe/Amsterdam"
+    #: Who sends reminders: arconnect, or the package itself. Exact's own reminders cannot be
+    #: switched off through its API, so plan warns of double dunning until this is set.
+    reminders_sent_by: Literal["arconnect", "package"] | None = None
+    mail: MailConfig | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME_RE.match(value):
+            raise ValueError("use lower-case letters, digits, '-', '_' or '.'")
+        return value
+
+
+class Config(_Model):
+    credentials: dict[str, CredentialConfig] = Field(default_factory=dict)
+    connections: dict[str, ConnectionConfig] = Field(default_factory=dict)
+
+    def connection(self, name: str) -> ConnectionConfig:
+        try:
+            return self.connections[name]
+        except KeyError:
+            known = ", ".join(sorted(self.connections)) or "none yet; run 'arconnect link'"
+            raise UnknownConnection(f"unknown connection {name!r} (configured: {known})") from None
+
+    def credential(self, name: str) -> CredentialConfig:
+        try:
+            return self.credentials[name]
+        except KeyError:
+            raise ConfigError(f"unknown credential {name!r} in {config_path()}") from None
+
+
+def load_config(path: Path | None = None) -> Config:
+    path = path or config_path()
+    if not path.exists():
+        return Config()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}{where}: not valid YAML") from None
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{path}: {field}: {first['msg']}") from None
+
+
+def save_config(config: Config, path: Path | None = None) -> Path:
+    path = path or config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = yaml.safe_dump(config.model_dump(mode="json", exclude_none=True), sort_keys=False, allow_unicode=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("# arconnect configuration. Secrets and tokens are never stored here.\n" + text, encoding="utf-8")
+    tmp.replace(path)
+    return path

@@ -1,0 +1,262 @@
+"""The one HTTP doorway: the only module that imports httpx for talking to packages.
+
+* :func:`make_client` builds an ``httpx.Client`` with timeouts, a user agent and log hooks that
+  redact: URLs lose sensitive query values (``code``, tokens, secrets) and headers are never
+  logged, so an ``Authorization`` header cannot reach a log.
+* :class:`ApiClient` wraps a client for one package: it paces calls through the rate limiter
+  (key and header parser declared by the adapter), maps failures onto the error tree
+  (:mod:`connector.errors`: no httpx exception escapes), and retries transient failures through
+  :mod:`connector.retry`. It counts calls and 429s for the run record.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import httpx
+
+from connector.errors import (
+    ApiError,
+    NetworkError,
+    RateLimited,
+    ReauthRequired,
+    ServiceUnavailable,
+)
+from connector.ratelimit import DEFAULT_LIMITER, RateLimiter, Window
+from connector.retry import RetryPolicy
+
+log = logging.getLogger("arconnect.http")
+
+USER_AGENT = "arconnect/0.1 (+credit management connector)"
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+_SENSITIVE_PARAMS = re.compile(
+    r"^(code|access_token|refresh_token|id_token|client_secret|token|password|secret|state|code_verifier)$",
+    re.IGNORECASE,
+)
+
+
+def redact_url(url: str | httpx.URL) -> str:
+    """The URL with sensitive query values replaced by ``***`` (and no user:password part)."""
+    parts = urlsplit(str(url))
+    query = urlencode(
+        [(k, "***" if _SENSITIVE_PARAMS.match(k) else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)],
+        safe="$'(),:",
+    )
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc = f"{netloc}:{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+class _RedactingFilter(logging.Filter):
+    """Redacts URLs in httpx's own log lines and drops httpcore's header traces.
+
+    httpx logs every request URL at INFO (``HTTP Request: POST https://…?code=…``), which would
+    carry an authorization code; httpcore's DEBUG traces may mention headers.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("httpcore") and "header" in str(record.msg).lower():
+            return False
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(
+                redact_url(arg) if isinstance(arg, httpx.URL) or (isinstance(arg, str) and "://" in arg) else arg
+                for arg in record.args
+            )
+        return True
+
+
+def install_log_redaction() -> None:
+    """Attach the redacting filter to the third-party HTTP loggers (idempotent)."""
+    for name in ("httpx", "httpcore", "httpcore.http11", "httpcore.connection", "httpcore.http2"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _RedactingFilter) for f in logger.filters):
+            logger.addFilter(_RedactingFilter())
+
+
+install_log_redaction()
+
+
+def _log_request(request: httpx.Request) -> None:
+    log.debug("→ %s %s", request.method, redact_url(request.url))
+
+
+def _log_response(response: httpx.Response) -> None:
+    log.debug("← %s %s %s", response.status_code, response.request.method, redact_url(response.request.url))
+
+
+def make_client(
+    base_url: str = "",
+    *,
+    auth: httpx.Auth | None = None,
+    transport: httpx.BaseTransport | None = None,
+    timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+    headers: Mapping[str, str] | None = None,
+) -> httpx.Client:
+    """An httpx client with our timeouts, user agent and redacting log hooks."""
+    return httpx.Client(
+        base_url=base_url,
+        auth=auth,
+        transport=transport,
+        timeout=timeout,
+        headers={"User-Agent": USER_AGENT, **(headers or {})},
+        event_hooks={"request": [_log_request], "response": [_log_response]},
+        follow_redirects=False,
+    )
+
+
+@dataclass
+class CallStats:
+    """What one client did, for the run record and the benchmarks."""
+
+    calls: int = 0
+    rate_limited: int = 0
+    retries: int = 0
+    by_endpoint: Counter[str] = field(default_factory=Counter)
+
+
+RateParser = Callable[[httpx.Headers, datetime], list[Window]]
+ErrorText = Callable[[httpx.Response], str]
+
+
+def _no_windows(headers: httpx.Headers, now: datetime) -> list[Window]:
+    return []
+
+
+def _plain_error_text(response: httpx.Response) -> str:
+    text = response.text.strip().replace("\n", " ")
+    return text[:200] if text else response.reason_phrase
+
+
+@dataclass
+class PackageHttp:
+    """What one package says about its HTTP: how to read rate headers and error bodies."""
+
+    name: str
+    parse_rate_headers: RateParser = _no_windows
+    error_text: ErrorText = _plain_error_text
+    #: when a 429 says nothing usable, which window to consider spent and for how long
+    default_429_wait_seconds: float = 60.0
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ApiClient:
+    """One package connection's calls: paced, mapped onto the error tree, retried when transient."""
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        package: PackageHttp,
+        *,
+        limiter_key: str,
+        limiter: RateLimiter = DEFAULT_LIMITER,
+        retry: RetryPolicy | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.client = client
+        self.package = package
+        self.limiter_key = limiter_key
+        self.limiter = limiter
+        self.retry = retry or RetryPolicy()
+        self.clock = clock
+        self.stats = CallStats()
+
+    def close(self) -> None:
+        self.client.close()
+
+    def request(self, method: str, url: str, *, endpoint: str | None = None, **kwargs: Any) -> httpx.Response:
+        """Send one logical request; returns a 2xx response or raises from :mod:`connector.errors`."""
+        label = endpoint or url.split("?")[0]
+        return self.retry.call(lambda: self._once(method, url, label, **kwargs), on_retry=self._count_retry)
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", url, **kwargs)
+
+    def _count_retry(self) -> None:
+        self.stats.retries += 1
+
+    def _once(self, method: str, url: str, label: str, **kwargs: Any) -> httpx.Response:
+        with self.limiter.slot(self.limiter_key):
+            self.stats.calls += 1
+            self.stats.by_endpoint[label] += 1
+            try:
+                response = self.client.request(method, url, **kwargs)
+            except httpx.TimeoutException as exc:
+                raise NetworkError(f"{self.package.name}: no answer in time from {redact_url(exc.request.url)}") from None
+            except httpx.TransportError as exc:
+                where = redact_url(exc.request.url) if _has_request(exc) else self.package.name
+                raise NetworkError(f"{self.package.name}: cannot reach {where} ({type(exc).__name__})") from None
+            now = self.clock()
+            self.limiter.observe(self.limiter_key, self.package.parse_rate_headers(response.headers, now))
+        return self._check(response, now)
+
+    def _check(self, response: httpx.Response, now: datetime) -> httpx.Response:
+        status = response.status_code
+        if status < 400:
+            return response
+        response.read()
+        text = self.package.error_text(response)
+        if status == 429:
+            self.stats.rate_limited += 1
+            windows = self.package.parse_rate_headers(response.headers, now)
+            spent = [w for w in windows if w.remaining <= 0] or windows
+            retry_at = max((w.reset_at for w in spent), default=None)
+            retry_after = _retry_after(response.headers, now)
+            if retry_after is not None:
+                retry_at = max(retry_at, retry_after) if retry_at else retry_after
+            if retry_at is None:
+                from datetime import timedelta
+
+                retry_at = now + timedelta(seconds=self.package.default_429_wait_seconds)
+            for window in spent or [Window("429", None, 0, retry_at)]:
+                self.limiter.exhausted(self.limiter_key, window.name, max(window.reset_at, retry_at))
+            raise RateLimited(f"{self.package.name}: rate limited until {retry_at:%H:%M:%S} UTC", retry_at=retry_at)
+        if status == 401:
+            raise ReauthRequired(f"{self.package.name}: the access grant was refused (401): {text}")
+        if status >= 500:
+            raise ServiceUnavailable(f"{self.package.name}: server error {status}: {text}")
+        raise ApiError(f"{self.package.name}: {status} {response.reason_phrase}: {text}", status=status)
+
+
+def _has_request(exc: httpx.TransportError) -> bool:
+    try:
+        exc.request  # noqa: B018 - raises RuntimeError when no request is attached
+    except RuntimeError:
+        return False
+    return True
+
+
+def _retry_after(headers: httpx.Headers, now: datetime) -> datetime | None:
+    """``Retry-After`` as seconds (RFC 9110) or, as Moneybird sends it, an absolute epoch time.
+
+    A value larger than 10**9 can only be an epoch (seconds since 1970), never a delay.
+    """
+    raw = headers.get("retry-after")
+    if raw is None:
+        return None
+    from datetime import timedelta
+    from email.utils import parsedate_to_datetime
+
+    raw = raw.strip()
+    if raw.isdigit():
+        value = int(raw)
+        if value > 10**12:
+            return datetime.fromtimestamp(value / 1000, UTC)
+        if value > 10**9:
+            return datetime.fromtimestamp(value, UTC)
+        return now + timedelta(seconds=value)
+    try:
+        return parsedate_to_datetime(raw).astimezone(UTC)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,48 @@
+"""What the core needs to know of each package, declared by its adapter folder.
+
+``adapters/<package>/__init__.py`` exposes a :class:`PackageSpec`; :func:`package_spec` finds it
+by name. The core never imports an adapter's internals.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from connector.auth import OAuthProfile
+from connector.config import ConnectionConfig, CredentialConfig
+from connector.errors import ConfigError
+from connector.http import ApiClient, PackageHttp
+from connector.model import Administration
+from connector.ports import Adapter, StateReader
+
+KNOWN_PACKAGES = ("exact", "moneybird", "twinfield", "adsolut")
+
+
+@dataclass(frozen=True)
+class PackageSpec:
+    name: str
+    title: str
+    oauth: OAuthProfile
+    http: PackageHttp
+    #: region → host, e.g. {"nl": "https://start.exactonline.nl"}
+    hosts: dict[str, str]
+    #: (credential, administration or None) → the key the package counts its rate limit under
+    limiter_key: Callable[[CredentialConfig, str | None], str]
+    #: administrations the grant reaches (used when linking)
+    administrations: Callable[[ApiClient], list[Administration]]
+    make_adapter: Callable[[ApiClient, ConnectionConfig, StateReader], Adapter]
+
+
+def package_spec(name: str) -> PackageSpec:
+    if name not in KNOWN_PACKAGES:
+        raise ConfigError(f"unknown package {name!r}; choose one of {', '.join(KNOWN_PACKAGES)}")
+    try:
+        module = importlib.import_module(f"adapters.{name}")
+    except ImportError:
+        raise ConfigError(f"the {name} adapter is not available in this version") from None
+    spec = getattr(module, "PACKAGE", None)
+    if not isinstance(spec, PackageSpec):
+        raise ConfigError(f"the {name} adapter is not available in this version")
+    return spec

@@ -1,0 +1,32 @@
+"""Fixtures of the contract suite: one harness per package, each with its own dirs and store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from connector.auth import open_secret_store
+from connector.store import Store
+from tests.contract.exact_harness import ExactHarness
+from tests.contract.harness import Harness, HarnessFactory
+
+#: Packages plug in here: one line each.
+HARNESSES: dict[str, HarnessFactory] = {
+    "exact": ExactHarness,
+}
+
+
+@pytest.fixture(params=sorted(HARNESSES))
+def harness(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+    monkeypatch.setenv("ARCONNECT_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("ARCONNECT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ARCONNECT_SECRET_STORE", "plain-file")
+    monkeypatch.delenv("ARCONNECT_DATABASE_URL", raising=False)
+    store = Store(f"sqlite:///{tmp_path / 'data' / 'arconnect.db'}")
+    store.migrate()
+    try:
+        yield HARNESSES[request.param](tmp_path, store, open_secret_store())
+    finally:
+        store.close()
