@@ -40,7 +40,7 @@ app.add_typer(report_app, name="report")
 app.add_typer(sandbox_app, name="sandbox")
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error stays one line, however long
 
 
 def _setup_logging(verbose: bool) -> None:
