@@ -39,7 +39,8 @@ app.add_typer(connections_app, name="connections")
 app.add_typer(report_app, name="report")
 app.add_typer(sandbox_app, name="sandbox")
 
-out = Console()
+# Piped output (CI logs, `| less`) gets room for an aging table instead of rich's 80 columns.
+out = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 132)
 err = Console(stderr=True, soft_wrap=True)  # an error stays one line, however long
 
 
@@ -198,16 +199,17 @@ def render_aging(name: str, report: AgingReport, format: str) -> None:
         sys.stdout.write(buffer.getvalue())
         return
     table = Table(title=f"Aging {name} on {report.on.isoformat()}", show_footer=False)
-    table.add_column("debtor")
-    table.add_column("cur")
+    # Amounts never wrap or get cut: a bookkeeper must read every digit; names may wrap.
+    table.add_column("debtor", min_width=16, ratio=1)
+    table.add_column("cur", no_wrap=True)
     for bucket in BUCKETS:
-        table.add_column(bucket, justify="right")
-    table.add_column("total", justify="right")
+        table.add_column(bucket, justify="right", no_wrap=True)
+    table.add_column("total", justify="right", no_wrap=True)
     for row in report.rows:
         table.add_row(row.debtor_name, row.currency, *(f"{row.buckets[b]:,.2f}" for b in BUCKETS), f"{row.total:,.2f}")
     for currency, total in sorted(report.totals.items()):
-        table.add_row(f"[bold]Total ({total.items} items)[/bold]", currency, *(f"[bold]{total.buckets[b]:,.2f}[/bold]" for b in BUCKETS), f"[bold]{total.total:,.2f}[/bold]")
-    out.print(table)
+        table.add_row(f"[bold]Total ({total.items} item{'' if total.items == 1 else 's'})[/bold]", currency, *(f"[bold]{total.buckets[b]:,.2f}[/bold]" for b in BUCKETS), f"[bold]{total.total:,.2f}[/bold]")
+    out.print(table, crop=False)
 
 
 def _parse_date(value: str, option: str) -> date:
