@@ -14,16 +14,26 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import platformdirs
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from connector.errors import ConfigError, UnknownConnection
 
 APP = "arconnect"
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+
+
+def _checked_name(value: str) -> str:
+    if not NAME_RE.match(value):
+        raise ValueError("use lower-case letters, digits, '-', '_' or '.'")
+    return value
+
+
+#: Names of credentials and connections: they appear in commands, file names and keyring entries.
+Name = Annotated[str, AfterValidator(_checked_name)]
 
 
 def config_dir() -> Path:
@@ -53,7 +63,7 @@ class _Model(BaseModel):
 class CredentialConfig(_Model):
     """One OAuth grant: a client registered with a package, used by one user on one host."""
 
-    name: str
+    name: Name
     package: Literal["exact", "moneybird", "twinfield", "adsolut"]
     #: The package's base URL, e.g. https://start.exactonline.nl or https://start.exactonline.be;
     #: a token is valid only on its own host.
@@ -62,13 +72,6 @@ class CredentialConfig(_Model):
     #: Must equal the URI registered with the package, character for character, so the port is fixed.
     redirect_uri: str = "http://127.0.0.1:8765/callback"
     scopes: list[str] = Field(default_factory=list)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not NAME_RE.match(value):
-            raise ValueError("use lower-case letters, digits, '-', '_' or '.'")
-        return value
 
 
 class MailConfig(_Model):
@@ -82,7 +85,7 @@ class MailConfig(_Model):
 class ConnectionConfig(_Model):
     """One administration (division / administration / office / dossier) of one package."""
 
-    name: str
+    name: Name
     credential: str
     package: Literal["exact", "moneybird", "twinfield", "adsolut"]
     administration: str
@@ -97,13 +100,6 @@ class ConnectionConfig(_Model):
     #: switched off through its API, so plan warns of double dunning until this is set.
     reminders_sent_by: Literal["arconnect", "package"] | None = None
     mail: MailConfig | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not NAME_RE.match(value):
-            raise ValueError("use lower-case letters, digits, '-', '_' or '.'")
-        return value
 
 
 class Config(_Model):
