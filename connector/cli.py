@@ -248,6 +248,11 @@ def demo(
 
     run_demo(console=out, keep=keep)
 
+from connector import cli_costs; cli_costs.register(app)  # noqa: E402, E702, I001
+from connector import cli_apply; cli_apply.register(app)  # noqa: E402, E702, I001
+from connector import cli_serve; cli_serve.register(app)  # noqa: E402, E702, I001
+from connector import cli_rules; cli_rules.register(app)  # noqa: E402, E702, I001
+from connector import cli_moneybird; cli_moneybird.register(app)  # noqa: E402, E702, I001
 
 # --------------------------------------------------------------------------- entry point
 

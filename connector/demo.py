@@ -60,7 +60,11 @@ def press_allow(browser: httpx.Client, authorize_url: str) -> str:
     form = _FormParser()
     form.feed(page.text)
     action = urljoin(str(page.url), form.action or "")
-    answer = browser.post(action, data=dict(form.fields))
+    # A form may carry one name several times (every ticked division): send each value, as a browser does.
+    data: dict[str, list[str]] = {}
+    for name, value in form.fields:
+        data.setdefault(name, []).append(value)
+    answer = browser.post(action, data=data)
     location = answer.headers.get("location")
     if answer.status_code not in (302, 303) or not location:
         raise RuntimeError(f"consent was not accepted (HTTP {answer.status_code})")
@@ -96,7 +100,10 @@ def run_demo(*, console: Console, keep: bool = False) -> None:
     _use_demo_dirs(demo_dir)
 
     redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
-    server = serve_exact(free_port(), client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET, redirect_uri=redirect_uri)
+    # Exact's real limits (60 calls a minute, §8) would make the apply step wait a minute for every
+    # 60 calls; the demo shows the flow, and tests/exact_sandbox shows the limits.
+    server = serve_exact(free_port(), client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET, redirect_uri=redirect_uri,
+                         minutely_limit=10_000, daily_limit=100_000)
     try:
         console.print(f"[bold]1.[/bold] Exact Online sandbox listening on {server.url}")
         console.print("[bold]2.[/bold] Linking through the OAuth2 redirect on 127.0.0.1 (the demo presses 'Allow' for you)")
@@ -125,9 +132,45 @@ def run_demo(*, console: Console, keep: bool = False) -> None:
         console.print("[bold]4.[/bold] Aging")
         for name, report in aging_reports(None, today()):
             render_aging(name, report, "table")
+        _plan_and_apply(console, [c.name for c in connections])
         console.print(f"Demo data, config and (plain-file) sandbox tokens are in {demo_dir}")
     finally:
         server.stop()
+
+
+def _plan_and_apply(console: Console, names: list[str]) -> None:
+    """Steps 5 and 6: apply the shipped example rules (NL, or BE for a Belgian division) with e-mail
+    to an SMTP server on 127.0.0.1, then apply again to show that nothing happens twice."""
+    from connector.applying import apply_connection, effects_table, summary_line
+    from connector.channels.local_smtp import LocalSmtpServer
+    from connector.config import MailConfig
+    examples = Path(__file__).resolve().parent.parent / "rules" / "examples"
+    with LocalSmtpServer(free_port()) as smtp:
+        config = cfg.load_config()
+        for name in names:
+            connection = config.connections[name]
+            rules_file = examples / ("be-practice.yaml" if connection.country == "BE" else "nl-practice.yaml")
+            config.connections[name] = connection.model_copy(update={
+                "rules_file": str(rules_file),
+                "reminders_sent_by": "arconnect",
+                "mail": MailConfig(host=smtp.host, port=smtp.port, sender="debiteuren@vandijk-installatie.nl"),
+            })
+            console.print(f"[bold]5.[/bold] {name}: plan and apply rules/examples/{rules_file.name}; "
+                          f"e-mail goes to an SMTP server on 127.0.0.1:{smtp.port}")
+        cfg.save_config(config)
+        for name in names:
+            result = apply_connection(name, console=console)
+            console.print(effects_table(result))
+            console.print(summary_line(result), highlight=False)
+        console.print(f"  the SMTP server received {len(smtp.received)} e-mail(s)")
+        if smtp.received:
+            console.print(f"  first one: {smtp.received[0].subject!r} to {', '.join(smtp.received[0].recipients)}")
+        console.print("[bold]6.[/bold] Apply again: every effect is journaled and remote state is read first, "
+                      "so nothing happens twice")
+        before = len(smtp.received)
+        for name in names:
+            console.print(summary_line(apply_connection(name, console=console)), highlight=False)
+        console.print(f"  the SMTP server received {len(smtp.received) - before} more e-mail(s)")
 
 
 def _use_demo_dirs(demo_dir: Path) -> None:

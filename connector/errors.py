@@ -117,3 +117,12 @@ class CurrencyMismatch(DataError):
 
 class ConcurrencyError(ArconnectError):
     exit_code = 7
+
+
+class Busy(ConcurrencyError):
+    """Another runner (sync or apply, any process or machine) holds the administration's lease.
+
+    A temporary failure: exits like TransientError, but is never retried by the HTTP retry loop.
+    """
+
+    exit_code = TransientError.exit_code

@@ -33,6 +33,8 @@ class PackageSpec:
     #: administrations the grant reaches (used when linking)
     administrations: Callable[[ApiClient], list[Administration]]
     make_adapter: Callable[[ApiClient, ConnectionConfig, StateReader], Adapter]
+    #: OAuth scopes asked for when linking (Moneybird: sales_invoices + settings; empty: the default)
+    scopes: tuple[str, ...] = ()
 
 
 def package_spec(name: str) -> PackageSpec:

@@ -95,7 +95,8 @@ class RateLimiter:
         state = self._state(key)
         with state.lock:
             wait = self.wait_needed(key)
-            if wait > self.max_wait:
+            # The slack is ours, not the package's: a full 5-minute window (Moneybird) is still slept.
+            if wait > self.max_wait + self.reset_slack:
                 raise RateLimited(
                     f"rate limit for {key} is spent until {(self._clock() + wait):%Y-%m-%d %H:%M:%S} UTC",
                     retry_at=self._clock() + wait,

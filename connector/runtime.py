@@ -105,7 +105,10 @@ def link_package(
     if not client_id:
         raise ConfigError(f"--client-id is required: register an app with {spec.title} and pass its client id")
     name = credential_name or f"{package}-{region}"
-    credential = cfg.CredentialConfig(name=name, package=spec.name, host=host.rstrip("/"), client_id=client_id, redirect_uri=redirect_uri)
+    credential = cfg.CredentialConfig(
+        name=name, package=spec.name, host=host.rstrip("/"), client_id=client_id, redirect_uri=redirect_uri,
+        scopes=list(spec.scopes),
+    )
     store = open_secret_store()
     if client_secret_value is not None:
         store.set(f"client-secret:{name}", client_secret_value)
@@ -162,6 +165,8 @@ class ConnectionSyncResult:
     api_calls: int = 0
     rate_limited: int = 0
     error: str | None = None
+    #: True when another runner held the connection's lease and this sync did nothing.
+    busy: bool = False
 
 
 def build_adapter(api: ApiClient, connection: cfg.ConnectionConfig, store: Store) -> Adapter:
@@ -170,6 +175,28 @@ def build_adapter(api: ApiClient, connection: cfg.ConnectionConfig, store: Store
 
 
 def sync_one(
+    config: cfg.Config,
+    connection: cfg.ConnectionConfig,
+    store: Store,
+    secret_store: SecretStore,
+    *,
+    console: Console | None = None,
+    transport: httpx.BaseTransport | None = None,
+    lease_wait: bool | float = False,
+) -> ConnectionSyncResult:
+    """Sync one connection under its lease (connector.lease); a busy lease is reported, not raised."""
+    from connector.errors import Busy
+    from connector.lease import connection_lease
+
+    try:
+        url = store.engine.url.render_as_string(hide_password=False)
+        with connection_lease(connection.name, wait=lease_wait, database_url=url):
+            return _sync_one_leased(config, connection, store, secret_store, console=console, transport=transport)
+    except Busy as exc:
+        return ConnectionSyncResult(connection.name, error=str(exc), busy=True)
+
+
+def _sync_one_leased(
     config: cfg.Config,
     connection: cfg.ConnectionConfig,
     store: Store,

@@ -6,22 +6,49 @@ Read path (reference/exact.md §4, §11):
   through the open-items stream, which reads ``sync/Deleted`` once for both.
 * open items: payment terms from ``sync/Cashflow/PaymentTerms`` the same way, payables
   (``LineType`` 22) dropped client-side because the API does not filter on it (§3.3); deletions
-  from ``sync/Deleted`` EntityType 10. The first run reads the feed from ``Timestamp gt 1``,
-  which also returns paid history: that history is what payment behaviour (days to pay, days
-  late) is computed from, so it is wanted, and the largest Timestamp seen is then a cursor that
-  needs no other call (``SyncTimestamp`` is not documented for PaymentTerms, §4).
+  from ``sync/Deleted`` EntityType 10.
 * Terms are grouped per invoice on ``TransactionEntryID`` (§5: a partial payment splits a term);
   the terms seen so far are kept in the adapter state, stored with each page, so an invoice is
   regrouped correctly when one of its terms changes later.
 
-Bookmarks are JSON: ``{"ts": <largest Timestamp of the main feed>, "del": <of sync/Deleted>}``
-(``del`` is only used by the open-items stream).
+**The first cursor (issue 3 asks for this decision to be explained).** The full load reads
+``sync/Cashflow/PaymentTerms`` itself from ``Timestamp gt 1`` (§4 "First run: Timestamp gt 1"), and
+the largest ``Timestamp`` seen in it becomes the cursor. Alternatives weighed against reference §3–§4:
+
+* a snapshot from ``bulk/Cashflow/Receivables`` (1000 a page, filterable on ``Status``, §3.2) or
+  ``read/financial/ReceivablesList`` (60 a page, no Timestamp at all, §3.1) reads only the open terms,
+  but it yields **no** Timestamp: ``Timestamp`` exists on the sync feed only (§3.3), and sync feeds take
+  no ``$orderby`` nor any filter but ``Timestamp`` (§2.5), so the largest value cannot be asked for;
+* ``read/sync/Sync/SyncTimestamp?modified=…&endPoint=…`` turns a date into a cursor, but the endpoints
+  it accepts are listed as TransactionLines, SalesInvoices "and others", and whether PaymentTerms is
+  one is [UNVERIFIED] (§4); a cursor taken at "now" before a snapshot would also depend on the clocks
+  of both sides agreeing (§2.6 leaves the time zone open).
+
+So any snapshot route still has to read the sync feed from 1 to get a cursor it can trust: its calls
+come *on top of* ceil(all terms / 1000). Reading the feed from 1 is therefore the minimum number of
+calls (the benchmark checks this against the sandbox's own counts). The paid history and payables it
+also returns are not waste: payment behaviour (days to pay, days late) is computed from the history.
+
+**Division moves** (§4 "Resync trigger"): when Exact moves a division to another database, its
+Timestamps restart, so a stored cursor would silently hide every later change. Every sync therefore
+reads ``system/Divisions.DivisionMoveDate`` for this division once (one fixed call; ``current/Me`` has no
+such field, §1.5) and each stream stores the move date it read under in its bookmark. When the date
+differs from the bookmark's, that stream starts again from ``Timestamp gt 1`` (accounts, terms and
+``sync/Deleted``): a clean full resync. Nothing is duplicated (every record is keyed on Exact's ID and
+upserted, terms regroup by ID) and nothing is lost (the bookmark changes only with a stored page; a
+resync killed half-way resumes from its own new cursor, and a stream that did not yet resync still
+carries the old move date and resyncs on the next run).
+
+Bookmarks are JSON: ``{"ts": <largest Timestamp of the main feed>, "del": <of sync/Deleted>,
+"moved": <DivisionMoveDate as sent, or null>}`` (``del`` is only used by the open-items stream).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar
 
@@ -51,6 +78,8 @@ from connector.model import (
 )
 from connector.ports import Capability, NoState, StateReader
 
+log = logging.getLogger("arconnect.exact")
+
 #: §4: EntityType codes in sync/Deleted.
 DELETED_ACCOUNT, DELETED_PAYMENT_TERM = 2, 10
 
@@ -64,16 +93,34 @@ TERM_FIELDS = (
     "PaymentReference,Description,YourRef,TransactionType,LineType,Modified,Timestamp"
 )
 DELETED_FIELDS = "EntityKey,EntityType,Timestamp"
+#: §1.5/§4: the division's move date, read once per sync.
+DIVISION_FIELDS = "Code,DivisionMoveDate"
+#: §4 "First run: Timestamp gt 1".
+FIRST_TIMESTAMP = 1
 
 
-def _bookmark(raw: str | None) -> dict[str, int]:
-    if not raw:
-        return {"ts": 1, "del": 1}
-    try:
-        value = json.loads(raw)
-        return {"ts": int(value.get("ts", 1)), "del": int(value.get("del", 1))}
-    except (ValueError, TypeError, AttributeError):
-        return {"ts": 1, "del": 1}
+@dataclass
+class Bookmark:
+    """Where a stream is: the cursor of its feed, of ``sync/Deleted``, and the move date they belong to."""
+
+    ts: int = FIRST_TIMESTAMP
+    deleted: int = FIRST_TIMESTAMP
+    moved: str | None = None
+
+    @classmethod
+    def parse(cls, raw: str | None) -> Bookmark | None:
+        """The stored bookmark, or None when there is none (or it cannot be read: start over)."""
+        if not raw:
+            return None
+        try:
+            value = json.loads(raw)
+            moved = value.get("moved")
+            return cls(int(value.get("ts", 1)), int(value.get("del", 1)), moved if isinstance(moved, str) else None)
+        except (ValueError, TypeError, AttributeError):
+            return None
+
+    def dump(self) -> str:
+        return json.dumps({"ts": self.ts, "del": self.deleted, "moved": self.moved})
 
 
 def _max_timestamp(rows: list[dict[str, Any]], current: int) -> int:
@@ -113,6 +160,9 @@ class ExactAdapter:
         self.state: StateReader = state or NoState()
         # §8: limits count per app per division.
         self.rate_limit_key = api.limiter_key
+        self._move_date: tuple[str | None] | None = None  # read once per adapter (one sync run)
+        #: Streams that started again from Timestamp gt 1 because the division moved (for reports and tests).
+        self.resynced: list[str] = []
 
     # ------------------------------------------------------------------ linking
 
@@ -142,9 +192,41 @@ class ExactAdapter:
 
     # ------------------------------------------------------------------ feeds
 
+    def division_move_date(self) -> str | None:
+        """§4: ``system/Divisions.DivisionMoveDate`` of this division, as Exact sends it (``/Date(ms)/`` or null).
+
+        Compared as sent, never parsed: only a change matters, and a text compare cannot be fooled by the
+        time zone the reference leaves open (§2.6). Filtering ``system/Divisions`` on ``Code`` keeps this to
+        one call even for an accountant who reaches hundreds of divisions (60 a page, §2.3) [UNVERIFIED that
+        ``Code`` is filterable there; the reference lists no filter restrictions for this endpoint].
+        """
+        if self._move_date is None:
+            url = f"/api/v1/{self.division}/system/Divisions?$select={DIVISION_FIELDS}&$filter=Code eq {self.division}"
+            rows = next(odata_rows(self.api, url, endpoint="system/Divisions"))[0]
+            row = next((r for r in rows if str(r.get("Code")) == str(self.division)), None)
+            if row is None:
+                raise MappingError(f"Exact Online: division {self.division} is not in system/Divisions")
+            moved = row.get("DivisionMoveDate")
+            self._move_date = (str(moved) if moved else None,)
+        return self._move_date[0]
+
+    def _start(self, stream: str, since: str | None) -> Bookmark:
+        """The stream's bookmark, started again from ``Timestamp gt 1`` when the division moved since."""
+        moved = self.division_move_date()
+        mark = Bookmark.parse(since)
+        if mark is None:
+            return Bookmark(moved=moved)
+        if mark.moved != moved:
+            log.info("Exact division %s moved (DivisionMoveDate %s, was %s): full resync of %s",
+                     self.division, moved, mark.moved, stream)
+            self.resynced.append(stream)
+            return Bookmark(moved=moved)
+        return mark
+
     def _feed(self, path: str, fields: str, since: int) -> Iterator[tuple[list[dict[str, Any]], bool]]:
         url = f"/api/v1/{self.division}/{path}?$select={fields}&$filter=Timestamp gt {since}L"
-        yield from odata_rows(self.api, url, endpoint=path)
+        # Sync feeds are read to the end: fetch the next page while this one is mapped and stored.
+        yield from odata_rows(self.api, url, endpoint=path, prefetch=True)
 
     def _deleted(self, since: int) -> Iterator[tuple[dict[int, list[str]], int]]:
         """Keys of deleted rows by entity type, page by page, with the cursor after the page.
@@ -162,8 +244,8 @@ class ExactAdapter:
             yield by_type, cursor
 
     def debtors(self, since: str | None) -> Iterator[Page[Debtor]]:
-        mark = _bookmark(since)
-        for rows, _ in self._feed("sync/CRM/Accounts", ACCOUNT_FIELDS, mark["ts"]):
+        mark = self._start("debtors", since)
+        for rows, _ in self._feed("sync/CRM/Accounts", ACCOUNT_FIELDS, mark.ts):
             records: list[Debtor] = []
             quarantined: list[Quarantined] = []
             for row in rows:
@@ -173,12 +255,12 @@ class ExactAdapter:
                     )
                 except (MappingError, ValueError, TypeError) as exc:
                     quarantined.append(_quarantine("debtors", row, exc))
-            mark["ts"] = _max_timestamp(rows, mark["ts"])
-            yield Page[Debtor](records=records, quarantined=quarantined, bookmark=json.dumps(mark))
+            mark.ts = _max_timestamp(rows, mark.ts)
+            yield Page[Debtor](records=records, quarantined=quarantined, bookmark=mark.dump())
 
     def open_items(self, since: str | None) -> Iterator[Page[OpenItem]]:
-        mark = _bookmark(since)
-        for rows, _ in self._feed("sync/Cashflow/PaymentTerms", TERM_FIELDS, mark["ts"]):
+        mark = self._start("open_items", since)
+        for rows, _ in self._feed("sync/Cashflow/PaymentTerms", TERM_FIELDS, mark.ts):
             valid: dict[str, dict[str, Any]] = {}
             quarantined: list[Quarantined] = []
             for row in rows:
@@ -190,12 +272,12 @@ class ExactAdapter:
                     quarantined.append(_quarantine("open_items", row, exc))
                     continue
                 valid[str(term["ID"])] = term
-            mark["ts"] = _max_timestamp(rows, mark["ts"])
-            yield self._regroup(valid, removed=set(), quarantined=quarantined, bookmark=json.dumps(mark))
+            mark.ts = _max_timestamp(rows, mark.ts)
+            yield self._regroup(valid, removed=set(), quarantined=quarantined, bookmark=mark.dump())
         # One read of sync/Deleted serves both streams: account deletions go to the debtors.
-        for by_type, cursor in self._deleted(mark["del"]):
-            mark["del"] = cursor
-            page = self._regroup({}, removed=set(by_type.get(DELETED_PAYMENT_TERM, [])), quarantined=[], bookmark=json.dumps(mark))
+        for by_type, cursor in self._deleted(mark.deleted):
+            mark.deleted = cursor
+            page = self._regroup({}, removed=set(by_type.get(DELETED_PAYMENT_TERM, [])), quarantined=[], bookmark=mark.dump())
             accounts = by_type.get(DELETED_ACCOUNT, [])
             yield page.model_copy(update={"deleted_elsewhere": {"debtors": accounts}}) if accounts else page
 
@@ -330,7 +412,11 @@ class ExactAdapter:
             # Edm.Double on the wire (§6): a JSON number; str → float is exact for cents-sized values.
             self._put_account(debtor, {"CreditLineSales": float(wanted_limit)})
             return ApplyResult(outcome=ApplyOutcome.DONE, remote_reference=debtor)
-        marker = f"[arconnect {action.idempotency_key[:16]}]"
+        from adapters.exact.documents import post_document, write_once_marker
+
+        marker = write_once_marker(action.idempotency_key)
+        if action.details.get("effect") == "document":
+            return post_document(self, action, marker)
         if kind == ActionKind.CALL_TASK:
             return self._post_once(
                 "activities/Tasks", debtor, marker, "Description",

@@ -17,7 +17,10 @@ Decisions where the reference leaves a choice (each also noted where it is imple
   Error bodies are always JSON.
 * §2.8 401 without/with an invalid or expired bearer token: OData error body, no rate-limit headers.
 * §1.2/§2.8 a division the user did not tick (or that does not exist): **403** with header
-  ``Reason: NoDivisionAccess``.
+  ``Reason: NoDivisionAccess``. The other documented reasons (``BlockedUser``, ``InactiveUser``,
+  ``BlockedCustomer``, ``LicenseExpired``, ``DivisionBlocked``; PQ PR#451) are switched on with
+  :meth:`ExactSandbox.refuse`: every REST call (of one division, or of all) then answers **403** with that
+  ``Reason`` header and an OData error body until :meth:`ExactSandbox.allow` [UNVERIFIED message texts].
 * §2.8 error budget: see :mod:`adapters.exact.sandbox_limits` (403 while blocked).
 * §2.4 ``$select`` is required (``$top=1`` also passes, as the error text says) on bulk and sync
   endpoints and on ``cashflow/Receivables``: otherwise 400 ``Please add a $select or a $top=1 statement
@@ -40,7 +43,7 @@ Decisions where the reference leaves a choice (each also noted where it is imple
 * Not simulated: ``$orderby``, ``$expand``, ``$count`` paths, webhooks, scopes, SyncTimestamp.
 
 Fault endpoint names (for ``sandbox.faults``) are the route names: ``"oauth2/token"``, ``"current/Me"``,
-``"system/Divisions"``, ``"crm/Accounts"``, ``"crm/Accounts(key)"``, ``"sync/CRM/Accounts"``,
+``"system/Divisions"``, ``"hrm/Divisions"``, ``"crm/Accounts"``, ``"crm/Accounts(key)"``, ``"sync/CRM/Accounts"``,
 ``"sync/Cashflow/PaymentTerms"``, ``"sync/Deleted"``, ``"read/financial/ReceivablesList"``,
 ``"bulk/Cashflow/Receivables"``, ``"cashflow/Receivables"``, ``"activities/CommunicationNotes"``,
 ``"activities/Tasks"``, ``"documents/Documents"``, ``"documents/DocumentAttachments"``,
@@ -85,6 +88,7 @@ from adapters.exact.sandbox_schema import (
     DIVISIONS,
     DOCUMENTS,
     GUID,
+    HRM_DIVISIONS,
     ME,
     NOTES,
     RECEIVABLES,
@@ -121,6 +125,16 @@ EXACT_TOKEN_RULES = TokenRules(
     code_lifetime=180, rotate_refresh=True,
 )
 PAGE_REGULAR, PAGE_BULK = 60, 1000  # §2.3
+#: §2.8: the documented values of the ``Reason`` header on a 403 (PQ PR#451 quoting Exact's docs), with the
+#: message the sandbox sends alongside [UNVERIFIED texts].
+REFUSAL_REASONS: dict[str, str] = {
+    "BlockedUser": "Forbidden: the user is blocked.",
+    "InactiveUser": "Forbidden: the user is inactive.",
+    "BlockedCustomer": "Forbidden: the customer (licence holder) is blocked.",
+    "LicenseExpired": "Forbidden: the licence has expired.",
+    "DivisionBlocked": "Forbidden: the division is blocked.",
+    "NoDivisionAccess": "Forbidden: no access to this division.",
+}
 _DIV = r"/api/v1/(?P<division>\d+)/"
 _KEY = r"\(guid'(?P<key>[^']*)'\)"
 _GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -233,7 +247,15 @@ class ExactSandbox(SandboxApp):
         }
         self._ctx: _Ctx | None = None
         self._skip_budget = False
+        #: Rows each list endpoint returned (the benchmark checks that an incremental sync reads only changes).
+        self.rows_served: Counter[str] = Counter()
+        #: §2.8 refusals switched on by :meth:`refuse`: division (None: every call) → Reason.
+        self.refusals: dict[int | None, str] = {}
         self._register_routes()
+
+    def reset_counts(self) -> None:
+        super().reset_counts()
+        self.rows_served.clear()
 
     @classmethod
     def small(cls, seed: int = 42, *, clock: SandboxClock | None = None, **kwargs: Any) -> ExactSandbox:
@@ -258,6 +280,7 @@ class ExactSandbox(SandboxApp):
         r("POST", "/api/oauth2/token", self._token, "oauth2/token")
         r("GET", "/api/v1/current/Me", self._me, "current/Me")
         r("GET", _DIV + "system/Divisions", self._divisions, "system/Divisions")
+        r("GET", _DIV + "hrm/Divisions", self._hrm_divisions, "hrm/Divisions")
         r("GET", _DIV + "crm/Accounts", self._accounts, "crm/Accounts")
         r("GET", _DIV + "crm/Accounts" + _KEY, self._account_get, "crm/Accounts(key)")
         r("PUT", _DIV + "crm/Accounts" + _KEY, self._account_put, "crm/Accounts(key)")
@@ -333,8 +356,8 @@ class ExactSandbox(SandboxApp):
     def before(self, request: Request, endpoint: str) -> Response | None:
         self._ctx = None
         self._skip_budget = False
-        if endpoint.startswith("oauth2/"):
-            return None
+        if endpoint.startswith(("oauth2/", "_sandbox/")):
+            return None  # OAuth has its own rules; _sandbox/ is the benchmark's control API, not Exact's
         ctx = self._lookup(request)
         if ctx is None:
             # §2.8: 401 for a missing, invalid or expired token.
@@ -345,7 +368,10 @@ class ExactSandbox(SandboxApp):
             return error_response(406, "The requested format 'application/xml' is not supported; use application/json.")
         self._ctx = ctx
         if ctx.division is None or ctx.division not in self._reachable(ctx.user, ctx.granted):
-            return error_response(403, "Forbidden: no access to this division.", {"Reason": "NoDivisionAccess"})
+            return error_response(403, REFUSAL_REASONS["NoDivisionAccess"], {"Reason": "NoDivisionAccess"})
+        refusal = self.refusals.get(None) or self.refusals.get(ctx.division)
+        if refusal is not None:
+            return error_response(403, REFUSAL_REASONS[refusal], {"Reason": refusal})
         now = self.clock.now()
         until = self.budget.blocked_until(self._budget_key(ctx, endpoint), now)
         if until is not None:
@@ -368,7 +394,7 @@ class ExactSandbox(SandboxApp):
         with self.state_lock:
             skip = self._skip_budget
             self._skip_budget = False
-            if endpoint.startswith("oauth2/"):
+            if endpoint.startswith(("oauth2/", "_sandbox/")):
                 return response
             ctx = self._ctx if self._ctx is not None else self._lookup(request)
             self._ctx = None
@@ -573,6 +599,7 @@ class ExactSandbox(SandboxApp):
                 break
             page.append(row)
         d: dict[str, Any] = {"results": [render(row, fields, uri(row), entity.type_name) for row in page]}
+        self.rows_served[endpoint] += len(page)
         self._malform(endpoint, d["results"])
         if (request.arg("$inlinecount") or "") == "allpages" and count is not None:
             d["__count"] = str(count())
@@ -724,7 +751,8 @@ class ExactSandbox(SandboxApp):
         uri = f"{request.base_url}/api/v1/current/Me(guid'{user.user_id}')"
         return self._ok(request, {"results": [render(row, fields, uri, ME.type_name)]})
 
-    def _divisions(self, request: Request, division: str) -> Response:
+    def _divisions(self, request: Request, division: str, endpoint: str = "system/Divisions",
+                   entity: Entity = DIVISIONS) -> Response:
         ctx = self.ctx
         current = self._current_division(ctx.user, ctx.granted)
         rows: list[Row] = []
@@ -740,13 +768,18 @@ class ExactSandbox(SandboxApp):
                 "CustomerName": spec.description, "VATNumber": None,
                 "Created": datetime(2015, 1, 1, tzinfo=UTC), "Modified": state.move_date or datetime(2015, 1, 1, tzinfo=UTC),
             })
-        fields = self._fields(request, DIVISIONS, required=False)
-        expr = self._filter(request, DIVISIONS, DIVISIONS.names)
-        test = predicate(expr, DIVISIONS.guid_fields)
-        base = self._base(request, division) + "system/Divisions"
-        return self._page(request, "system/Divisions", (r for r in rows if test(r)), size=PAGE_REGULAR,
-                          fields=fields, entity=DIVISIONS, uri=lambda r: f"{base}({r['Code']})",
+        fields = self._fields(request, entity, required=False)
+        expr = self._filter(request, entity, entity.names)
+        test = predicate(expr, entity.guid_fields)
+        base = self._base(request, division) + endpoint
+        return self._page(request, endpoint, (r for r in rows if test(r)), size=PAGE_REGULAR,
+                          fields=fields, entity=entity, uri=lambda r: f"{base}({r['Code']})",
                           token=lambda r: str(r["Code"]), count=lambda: sum(1 for r in rows if test(r)))
+
+    def _hrm_divisions(self, request: Request, division: str) -> Response:
+        """§1.5 ``hrm/Divisions``: one licence (the sandbox has one) and the divisions the user may reach and
+        ticked; the same rows as ``system/Divisions`` in the narrower ``HRM_DIVISIONS`` shape."""
+        return self._divisions(request, division, "hrm/Divisions", HRM_DIVISIONS)
 
     def _accounts(self, request: Request, division: str) -> Response:
         state = self.division(division)
@@ -951,6 +984,18 @@ class ExactSandbox(SandboxApp):
         with self.state_lock:
             self.division(division).delete_account(account_id, self.clock.now())
 
+    def refuse(self, reason: str, *, division: int | None = None) -> None:
+        """§2.8: from now on answer every REST call (of ``division``, or all) with 403 and ``Reason: reason``."""
+        if reason not in REFUSAL_REASONS:
+            raise ValueError(f"reason must be one of {', '.join(REFUSAL_REASONS)}")
+        with self.state_lock:
+            self.refusals[division] = reason
+
+    def allow(self, *, division: int | None = None) -> None:
+        """Lift a refusal set by :meth:`refuse`."""
+        with self.state_lock:
+            self.refusals.pop(division, None)
+
     def move_division(self, division: int) -> None:
         """§4: the division moved to another database: Timestamps restart, DivisionMoveDate is set."""
         with self.state_lock:
@@ -1064,8 +1109,13 @@ SIZES: dict[str, tuple[DivisionSpec, ...]] = {
 }
 
 
-def build_exact(seed: int = 42, size: str = "small", clock: SandboxClock | None = None) -> ExactSandbox:
-    """A sandbox of a named size, or of ``size`` payment terms in one division (benchmarks)."""
+def build_exact(
+    seed: int = 42, size: str = "small", clock: SandboxClock | None = None, *, minutely_limit: int = 60,
+    daily_limit: int = 5000,
+) -> ExactSandbox:
+    """A sandbox of a named size, or of ``size`` payment terms in one division (benchmarks).
+
+    The limits default to Exact's real ones (§8); tests that are not about limits may raise them."""
     if size.isdigit():
         terms = int(size)
         divisions: tuple[DivisionSpec, ...] = (
@@ -1075,7 +1125,8 @@ def build_exact(seed: int = 42, size: str = "small", clock: SandboxClock | None 
         divisions = SIZES[size]
     else:
         raise ValueError(f"size must be one of {', '.join(SIZES)} or a number of payment terms")
-    app = ExactSandbox(seed=seed, divisions=divisions, clock=clock)
+    app = ExactSandbox(seed=seed, divisions=divisions, clock=clock, minutely_limit=minutely_limit,
+                       daily_limit=daily_limit)
     from adapters.exact.sandbox_admin import install
 
     install(app)
@@ -1089,9 +1140,12 @@ def serve_exact(
     client_id: str = "arconnect-demo",
     client_secret: str = "demo-secret",
     redirect_uri: str = "http://127.0.0.1:8765/callback",
+    *,
+    minutely_limit: int = 60,
+    daily_limit: int = 5000,
 ) -> RunningServer:
     """Serve an Exact sandbox on 127.0.0.1:``port`` (0 picks a free port) with one registered app."""
-    app = build_exact(seed, size)
+    app = build_exact(seed, size, minutely_limit=minutely_limit, daily_limit=daily_limit)
     app.register_client(client_id, client_secret, redirect_uri)
     return serve(app, port=port)
 
@@ -1104,8 +1158,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--client-id", default="arconnect-demo")
     parser.add_argument("--client-secret", default="demo-secret")
     parser.add_argument("--redirect-uri", default="http://127.0.0.1:8765/callback")
+    parser.add_argument("--minutely", type=int, default=60, help="calls per minute per division (Exact: 60)")
+    parser.add_argument("--daily", type=int, default=5000, help="calls per UTC day per division (Exact: 5,000)")
     args = parser.parse_args(argv)
-    server = serve_exact(args.port, args.seed, args.size, args.client_id, args.client_secret, args.redirect_uri)
+    server = serve_exact(args.port, args.seed, args.size, args.client_id, args.client_secret, args.redirect_uri,
+                         minutely_limit=args.minutely, daily_limit=args.daily)
     print(f"Exact Online sandbox on {server.url} (client id {args.client_id}); Ctrl+C stops it.")
     try:
         while True:

@@ -175,6 +175,18 @@ DIVISIONS = Entity(
     key="Code",
 )
 
+#: §1.5 ``hrm/Divisions``: "restricted to one licence and to divisions the user may reach". The reference
+#: names only ``Code`` (the URL number) and ``Description`` (ossobv's ``$select=Code,Description``); the
+#: other fields mirror ``system/Divisions`` [UNVERIFIED field list and type name].
+HRM_DIVISIONS = Entity(
+    "Exact.Web.Api.Models.HRM.Division",
+    {
+        "Code": I32, "Description": STR, "Hid": I64, "Status": I16, "Country": STR, "Currency": STR,
+        "Customer": GUID, "CustomerCode": STR, "CustomerName": STR, "VATNumber": STR, "Created": DT, "Modified": DT,
+    },
+    key="Code",
+)
+
 # --------------------------------------------------------------------------- §7 write-back entities
 
 TASKS = Entity(

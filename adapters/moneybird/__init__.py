@@ -1,0 +1,55 @@
+"""Moneybird: client, mapping, adapter and sandbox (reference/moneybird.md)."""
+
+from __future__ import annotations
+
+from adapters.moneybird.adapter import (
+    DEFAULT_BLOCK_FIELD,
+    DEFAULT_CREDIT_LIMIT_FIELD,
+    MoneybirdAdapter,
+    limitations,
+)
+from adapters.moneybird.client import HOSTS, MONEYBIRD_HTTP, OAUTH, SCOPES
+from connector.config import ConnectionConfig, CredentialConfig
+from connector.http import ApiClient
+from connector.model import Administration
+from connector.packages import PackageSpec
+from connector.ports import Adapter, StateReader
+
+
+def _limiter_key(credential: CredentialConfig, administration: str | None) -> str:
+    # §9: 150 requests per 5 minutes per API token; one token (credential) serves every
+    # administration the user granted, so they share one budget.
+    return f"moneybird:{credential.host}:{credential.name}"
+
+
+def _administrations(api: ApiClient) -> list[Administration]:
+    return MoneybirdAdapter(api, connection_id="-", administration_id="-").administrations()
+
+
+def _make_adapter(api: ApiClient, connection: ConnectionConfig, state: StateReader) -> Adapter:
+    # The contact custom fields that hold a block and a credit limit (§8) are named per connection
+    # once ConnectionConfig carries them; until then Moneybird's usual Dutch names are used.
+    return MoneybirdAdapter(
+        api,
+        connection_id=connection.name,
+        administration_id=connection.administration,
+        base_currency=connection.currency,
+        state=state,
+        block_field=getattr(connection, "block_field", None) or DEFAULT_BLOCK_FIELD,
+        credit_limit_field=getattr(connection, "credit_limit_field", None) or DEFAULT_CREDIT_LIMIT_FIELD,
+    )
+
+
+PACKAGE = PackageSpec(
+    name="moneybird",
+    title="Moneybird",
+    oauth=OAUTH,
+    http=MONEYBIRD_HTTP,
+    hosts=HOSTS,
+    limiter_key=_limiter_key,
+    administrations=_administrations,
+    make_adapter=_make_adapter,
+    scopes=SCOPES,
+)
+
+__all__ = ["PACKAGE", "MoneybirdAdapter", "limitations"]

@@ -75,3 +75,4 @@ class RunRow:
     api_calls: int = 0
     rate_limited: int = 0
     error: str | None = None
+    runner: str | None = None

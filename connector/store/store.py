@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -758,6 +760,7 @@ class Store:
             "counts": {},
             "api_calls": 0,
             "rate_limited": 0,
+            "runner": f"{socket.gethostname()}:{os.getpid()}",
         }
         with self._writer.begin() as conn:
             return int(conn.execute(sa.insert(t.runs).values(row).returning(t.runs.c.id)).scalar_one())
@@ -802,9 +805,86 @@ class Store:
                     api_calls=row.api_calls,
                     rate_limited=row.rate_limited,
                     error=row.error,
+                    runner=row.runner,
                 )
                 for row in conn.execute(statement)
             ]
+
+    def close_abandoned_runs(self, connection_id: str) -> int:
+        """Mark the connection's unfinished runs ``interrupted``; call it only under the connection's
+        lease (connector.lease), when no live runner can own them. Returns how many there were."""
+        r = t.runs.c
+        with self._writer.begin() as conn:
+            return int(
+                conn.execute(
+                    sa.update(t.runs)
+                    .where((r.connection_id == connection_id) & r.finished_at.is_(None))
+                    .values(finished_at=self._clock(), outcome="interrupted", error="the runner stopped mid-run")
+                ).rowcount
+            )
+
+    def latest_runs(self) -> list[RunRow]:
+        """The newest run of each (connection, kind), by connection and kind (for ``arconnect status``)."""
+        r = t.runs.c
+        newest = sa.select(sa.func.max(r.id)).group_by(r.connection_id, r.kind).scalar_subquery()
+        statement = sa.select(t.runs).where(r.id.in_(newest)).order_by(r.connection_id, r.kind)
+        with self._engine.connect() as conn:
+            return [
+                RunRow(
+                    id=row.id,
+                    connection_id=row.connection_id,
+                    kind=row.kind,
+                    started_at=row.started_at,
+                    finished_at=row.finished_at,
+                    outcome=row.outcome,
+                    counts=dict(row.counts),
+                    api_calls=row.api_calls,
+                    rate_limited=row.rate_limited,
+                    error=row.error,
+                    runner=row.runner,
+                )
+                for row in conn.execute(statement)
+            ]
+
+    # -- notices (reported at most once a day) -------------------------------------------------
+
+    def notice(self, subject: str, topic: str, message: str, day: date) -> bool:
+        """Record that ``subject`` has problem ``topic``; True when it is not yet reported on ``day``.
+
+        Atomic across processes: of several runners seeing the same problem on the same day,
+        exactly one gets True (the conditional UPDATE decides).
+        """
+        now = self._clock()
+        n = t.notices.c
+        row = {"subject": subject, "topic": topic, "message": message, "first_seen_at": now,
+               "last_seen_at": now, "times_seen": 0, "reported_on": None}
+        with self._writer.begin() as conn:
+            conn.execute(self._insert(t.notices).values(row).on_conflict_do_nothing(index_elements=["subject", "topic"]))
+            where = (n.subject == subject) & (n.topic == topic)
+            conn.execute(
+                sa.update(t.notices).where(where).values(message=message, last_seen_at=now, times_seen=n.times_seen + 1)
+            )
+            claimed = conn.execute(
+                sa.update(t.notices)
+                .where(where & ((n.reported_on.is_(None)) | (n.reported_on != day)))
+                .values(reported_on=day)
+            ).rowcount
+        return bool(claimed == 1)
+
+    def clear_notice(self, subject: str, topic: str) -> bool:
+        """Forget a problem that went away; True when there was one (so recovery is said once)."""
+        n = t.notices.c
+        with self._writer.begin() as conn:
+            deleted = conn.execute(sa.delete(t.notices).where((n.subject == subject) & (n.topic == topic))).rowcount
+        return bool(deleted)
+
+    def notices(self) -> list[tuple[str, str, str, datetime, datetime, int]]:
+        """(subject, topic, message, first seen, last seen, times seen) of every open problem."""
+        n = t.notices.c
+        statement = sa.select(n.subject, n.topic, n.message, n.first_seen_at, n.last_seen_at, n.times_seen)
+        with self._engine.connect() as conn:
+            rows = conn.execute(statement.order_by(n.subject, n.topic)).all()
+        return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
 
 
 __all__ = ["CHUNK", "MIGRATIONS", "Store"]

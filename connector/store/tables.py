@@ -299,7 +299,24 @@ runs = sa.Table(
     sa.Column("api_calls", sa.Integer, nullable=False),
     sa.Column("rate_limited", sa.Integer, nullable=False),
     sa.Column("error", sa.Text),
+    #: ``host:pid`` of the process that ran it (migration 0002).
+    sa.Column("runner", sa.String(200)),
     sa.Index("ix_runs_connection", "connection_id", "started_at"),
+)
+
+#: Problems reported at most once a day (migration 0002): ``subject`` is ``connection:<id>`` or
+#: ``credential:<name>``, ``topic`` what is wrong (``failing``, ``relink-soon``, ...).
+notices = sa.Table(
+    "notices",
+    metadata,
+    sa.Column("subject", sa.String(200), nullable=False),
+    sa.Column("topic", sa.String(50), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("first_seen_at", UtcDateTime(), nullable=False),
+    sa.Column("last_seen_at", UtcDateTime(), nullable=False),
+    sa.Column("times_seen", sa.Integer, nullable=False),
+    sa.Column("reported_on", sa.Date),
+    sa.PrimaryKeyConstraint("subject", "topic", name="pk_notices"),
 )
 
 #: Every table that holds rows of a connection (all of them), for ``remove_connection``.

@@ -11,10 +11,12 @@ from connector.auth import open_secret_store
 from connector.store import Store
 from tests.contract.exact_harness import ExactHarness
 from tests.contract.harness import Harness, HarnessFactory
+from tests.contract.moneybird_harness import MoneybirdHarness
 
 #: Packages plug in here: one line each.
 HARNESSES: dict[str, HarnessFactory] = {
     "exact": ExactHarness,
+    "moneybird": MoneybirdHarness,
 }
 
 

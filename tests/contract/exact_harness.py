@@ -21,8 +21,8 @@ class ExactHarness(Harness):
         self.sandbox = ExactSandbox(
             seed=7,
             divisions=(
-                DivisionSpec(code=101, description="Contract Groothandel B.V.", accounts=30, terms=120, country="NL"),
-                DivisionSpec(code=202, description="Contract Services BV", accounts=60, terms=1500, country="BE"),
+                DivisionSpec(code=101, description="Contract Groothandel B.V.", accounts=60, terms=1500, country="NL"),
+                DivisionSpec(code=202, description="Contract Services BV", accounts=20, terms=80, country="BE"),
             ),
         )
         self.sandbox.register_client(self.client_id, self.client_secret, self.redirect_uri)

@@ -231,21 +231,10 @@ def test_proactive_refresh_and_the_early_refresh_rule(sandbox: TLSSandbox, api: 
 # --------------------------------------------------------------------------- divisions (§1.5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=HTTPError,
-    reason=(
-        "sandbox gap: exactonline's get_divisions() calls GET /api/v1/{current}/hrm/Divisions"
-        "?$select=Code,Description, which reference/exact.md §1.5 documents (and names as ossobv's call), "
-        "but adapters/exact/sandbox.py only routes system/Divisions, so the sandbox answers 404"
-    ),
-)
 def test_get_divisions_lists_the_granted_division(sandbox: TLSSandbox, api: ExactApi) -> None:
-    try:
-        choices, current = api.get_divisions()
-    except HTTPError as exc:
-        # Only the documented gap may xfail; any other HTTP error is a real failure.
-        assert (exc.code, exc.url.split("?")[0]) == (404, f"{sandbox.url}/api/v1/{DIVISION}/hrm/Divisions")
-        raise
+    """§1.5: ``current/Me?$select=CurrentDivision``, then ``{current}/hrm/Divisions?$select=Code,Description``."""
+    me_calls, hrm_calls = sandbox.app.count("current/Me"), sandbox.app.count("hrm/Divisions")
+    choices, current = api.get_divisions()
     assert current == DIVISION
     assert choices == {DIVISION: PEER_DIVISION.description}
+    assert (sandbox.app.count("current/Me") - me_calls, sandbox.app.count("hrm/Divisions") - hrm_calls) == (1, 1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -55,3 +57,26 @@ def test_malformed_account_lacks_its_id(api: httpx.Client, app: ExactSandbox) ->
     app.faults.malformed(endpoint="sync/CRM/Accounts")
     results = api.get(f"/api/v1/{NL}/sync/CRM/Accounts", params={"$select": "ID,Name,Timestamp", "$filter": "Timestamp gt 1L"}).json()["d"]["results"]
     assert sum(1 for r in results if "ID" not in r) == 1
+
+
+def test_slow_fault_delays_the_answer_then_speeds_up(api: httpx.Client, app: ExactSandbox) -> None:
+    app.faults.slow(0.3, endpoint="sync/Cashflow/PaymentTerms")
+    started = time.monotonic()
+    assert api.get(TERMS, params=PARAMS).status_code == 200
+    assert time.monotonic() - started >= 0.3
+    started = time.monotonic()
+    assert api.get(TERMS, params=PARAMS).status_code == 200
+    assert time.monotonic() - started < 0.3
+
+
+def test_a_429_storm_refuses_call_after_call_then_stops(api: httpx.Client, app: ExactSandbox) -> None:
+    app.faults.fail(429, endpoint="sync/Cashflow/PaymentTerms", times=4)
+    storm = [api.get(TERMS, params=PARAMS) for _ in range(4)]
+    assert [r.status_code for r in storm] == [429] * 4
+    for response in storm:  # §8: a minutely 429 carries the minutely headers only, reset in epoch ms
+        assert response.headers["X-RateLimit-Minutely-Remaining"] == "0"
+        assert response.headers["X-RateLimit-Minutely-Reset"].isdigit()
+        assert len(response.headers["X-RateLimit-Minutely-Reset"]) == 13
+        assert "X-RateLimit-Reset" not in response.headers
+    assert api.get(TERMS, params=PARAMS).status_code == 200
+    assert api.get(f"/api/v1/{NL}/sync/CRM/Accounts", params={"$select": "ID", "$filter": "Timestamp gt 1L"}).status_code == 200

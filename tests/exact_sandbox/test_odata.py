@@ -191,3 +191,14 @@ def test_payment_terms_have_receivables_payables_and_foreign_currency(api: httpx
     split = [t for t in terms if sum(1 for o in terms if o["TransactionEntryID"] == t["TransactionEntryID"]) == 2]
     assert split, "some invoices are partly paid (split terms)"
     assert len({t["EntryID"] for t in split}) == len(split)
+
+
+def test_hrm_divisions_lists_the_reachable_divisions_like_ossobv_asks(api: httpx.Client) -> None:
+    """§1.5: ``hrm/Divisions`` (one licence, divisions the user may reach and ticked); ossobv selects
+    ``Code,Description``."""
+    divisions = rows(api.get(f"/api/v1/{NL}/hrm/Divisions", params={"$select": "Code,Description"}))
+    assert [(d["Code"], d["Description"]) for d in divisions] == [(101, "Demo Groothandel B.V."), (202, "Demo Services BV")]
+    assert all(sorted(d) == ["Code", "Description", "__metadata"] for d in divisions)
+    assert divisions[0]["__metadata"]["uri"].endswith(f"/api/v1/{NL}/hrm/Divisions(101)")
+    refused = api.get(f"/api/v1/{NL}/hrm/Divisions", params={"$select": "Code,DivisionMoveDate"})
+    assert refused.status_code == 400  # not a field of this endpoint's shape

@@ -137,3 +137,21 @@ def test_a_million_terms_cost_nothing_until_read(clock: SandboxClock) -> None:
     assert results[0]["Timestamp"] == middle + 1
     assert "__next" in page.json()["d"]
     assert state.terms.generated <= 1001  # the page plus one look-ahead row
+
+
+def test_writes_on_a_million_terms_live_in_a_small_overlay(clock: SandboxClock) -> None:
+    """Issue 3 part 2: data generated lazily by index, writes kept in an overlay."""
+    app = custom_app(clock, DivisionSpec(code=5, description="Groot B.V.", accounts=20_000, terms=1_000_000))
+    state = app.division(5)
+    last = state.terms.get(state.term_ids.guid(999_999))  # the very last base row: an open invoice term
+    assert last is not None and (last["Status"], last["LineType"], last["AmountFC"]) == (20, 20, Decimal("-334.23"))
+    newest = state.max_timestamp
+    remainder = app.pay(5, last["ID"], "100.00")
+    assert len(state.terms.overlay) == 2  # the paid part and the open remainder (§5: the term splits)
+    assert state.terms.generated < 100
+    with client_for(app, (5,)) as api:
+        changed = feed(api, TERMS.format(d=5), newest, "ID,Timestamp")
+    assert remainder in [r["ID"] for r in changed]
+    assert [r["Timestamp"] for r in changed] == sorted(r["Timestamp"] for r in changed)
+    assert all(r["Timestamp"] > newest for r in changed)
+    assert state.terms.generated < 100  # reading the changes did not touch the base rows

@@ -1,0 +1,64 @@
+"""End to end: the Exact sandbox on 127.0.0.1, linked over real OAuth, and a real SMTP server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from adapters.exact.sandbox import ExactSandbox, serve_exact
+from connector import config as cfg
+from connector.channels.local_smtp import LocalSmtpServer
+from connector.config import MailConfig
+from connector.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DemoBrowser, free_port
+from connector.runtime import link_package
+
+REPO = Path(__file__).resolve().parents[2]
+NL_RULES = REPO / "rules" / "examples" / "nl-practice.yaml"
+
+
+@dataclass
+class World:
+    sandbox: ExactSandbox
+    smtp: LocalSmtpServer
+    connection: str
+    division: int
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    monkeypatch.setenv("ARCONNECT_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("ARCONNECT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ARCONNECT_SECRET_STORE", "plain-file")
+    monkeypatch.delenv("ARCONNECT_DATABASE_URL", raising=False)
+    monkeypatch.delenv("ARCONNECT_SMTP_PASSWORD", raising=False)
+    redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
+    server = serve_exact(0, client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET, redirect_uri=redirect_uri,
+                         minutely_limit=10_000, daily_limit=100_000)
+    smtp = LocalSmtpServer(free_port()).start()
+    try:
+        connections = link_package(
+            "exact", region="nl", client_id=DEMO_CLIENT_ID, redirect_uri=redirect_uri, credential_name="exact-e2e",
+            host=server.url, open_browser=True, divisions=[], say=lambda _: None, opener=DemoBrowser(),
+            client_secret_value=DEMO_CLIENT_SECRET,
+        )
+        # The demo user ticks both divisions; the first is the Dutch one (101), which gets the NL
+        # example rules: their profiles reach every kind of step (calls, letters, hand-overs,
+        # blocks, credit lines).
+        connection = connections[0]
+        assert connection.country == "NL"
+        config = cfg.load_config()
+        config.connections[connection.name] = connection.model_copy(update={
+            "rules_file": str(NL_RULES),
+            "reminders_sent_by": "arconnect",
+            "mail": MailConfig(host="127.0.0.1", port=smtp.port, sender="debiteuren@vandijk-installatie.nl"),
+        })
+        cfg.save_config(config)
+        sandbox = server.app
+        assert isinstance(sandbox, ExactSandbox)
+        yield World(sandbox=sandbox, smtp=smtp, connection=connection.name, division=int(connection.administration))
+    finally:
+        smtp.stop()
+        server.stop()

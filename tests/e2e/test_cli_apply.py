@@ -1,0 +1,49 @@
+"""``arconnect apply``, ``report calls`` and ``mail checks`` as a bookkeeper types them."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from connector.cli import app, main
+from connector.runtime import sync_connections
+from tests.e2e.conftest import World
+
+
+def invoke(*args: str, stdin: str = "") -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args), input=stdin, env={"COLUMNS": "200"})
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout
+
+
+def test_apply_shows_the_plan_and_does_nothing_unless_confirmed(world: World) -> None:
+    sync_connections(world.connection)
+    code, out = invoke("apply", world.connection, stdin="n\n")
+    assert code == 0, out
+    assert f"Plan {world.connection}" in out
+    assert "Apply these" in out
+    assert f"{world.connection}: nothing applied (not confirmed)" in out
+    assert world.smtp.received == []
+    assert world.sandbox.notes(world.division) == []
+
+    code, out = invoke("apply", world.connection, "--yes")
+    assert code == 0, out
+    assert "Plan " not in out
+    sent = len(world.smtp.received)
+    assert sent > 0
+    assert f"{sent} e-mail(s) sent" in out
+
+    code, out = invoke("report", "calls", world.connection, "--format", "csv", "--all")
+    assert code == 0
+    assert out.splitlines()[0] == "date,debtor_code,debtor,phone,amount,currency,items,reason,key"
+    code, out = invoke("mail", "checks", world.connection)
+    assert (code, out.strip()) == (0, "no e-mails to check")
+
+
+def test_a_bad_date_is_one_clear_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["apply", "exact-1", "--date", "30-11-2026"])
+    assert stopped.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.err.strip() == "error: --date: not a date (YYYY-MM-DD): '30-11-2026'"
