@@ -126,7 +126,7 @@ def plan_command(
             )
             for action in result.actions:
                 table.add_row(
-                    action.debtor_source_id,
+                    result.debtor_names.get(action.debtor_source_id, action.debtor_source_id),
                     _items(action),
                     action.step or "",
                     action.kind.value + (f" ({action.channel})" if action.channel else ""),

@@ -100,6 +100,10 @@ class ConnectionConfig(_Model):
     #: switched off through its API, so plan warns of double dunning until this is set.
     reminders_sent_by: Literal["arconnect", "package"] | None = None
     mail: MailConfig | None = None
+    #: Packages without a block field on the debtor (Moneybird) keep arconnect's block and credit
+    #: limit in contact custom fields of these names; the bookkeeper creates them in the package.
+    block_field: str | None = None
+    credit_limit_field: str | None = None
 
 
 class Config(_Model):

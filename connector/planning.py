@@ -42,7 +42,8 @@ class PlanResult:
     rules: Rules
     debtors: int = 0
     items: int = 0
-    stats: dict[str, float] = field(default_factory=dict)
+    #: debtor id → "code name", for tables
+    debtor_names: dict[str, str] = field(default_factory=dict)
 
 
 def rules_path(connection: ConnectionConfig) -> Path:
@@ -168,10 +169,14 @@ def plan_connection(connection: ConnectionConfig, store: Store, run_date: date) 
     rules = load_rules(rules_path(connection))
     snapshot = build_snapshot(store, connection, run_date, reminders_sent_by=connection.reminders_sent_by)
     actions = plan(snapshot, rules, run_date)
+    wanted = {a.debtor_source_id for a in actions}
     return PlanResult(
         actions=actions,
         warnings=warnings_for(connection, rules),
         rules=rules,
         debtors=len(snapshot.debtors),
         items=snapshot.item_count(),
+        debtor_names={
+            d.source_id: f"{d.code or ''} {d.name}".strip() for d in snapshot.debtors.values() if d.source_id in wanted
+        },
     )

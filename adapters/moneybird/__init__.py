@@ -28,15 +28,15 @@ def _administrations(api: ApiClient) -> list[Administration]:
 
 def _make_adapter(api: ApiClient, connection: ConnectionConfig, state: StateReader) -> Adapter:
     # The contact custom fields that hold a block and a credit limit (§8) are named per connection
-    # once ConnectionConfig carries them; until then Moneybird's usual Dutch names are used.
+    # (config.yaml: block_field, credit_limit_field), else Moneybird's usual Dutch names are used.
     return MoneybirdAdapter(
         api,
         connection_id=connection.name,
         administration_id=connection.administration,
         base_currency=connection.currency,
         state=state,
-        block_field=getattr(connection, "block_field", None) or DEFAULT_BLOCK_FIELD,
-        credit_limit_field=getattr(connection, "credit_limit_field", None) or DEFAULT_CREDIT_LIMIT_FIELD,
+        block_field=connection.block_field or DEFAULT_BLOCK_FIELD,
+        credit_limit_field=connection.credit_limit_field or DEFAULT_CREDIT_LIMIT_FIELD,
     )
 
 
