@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from connector.model import ActionKind
@@ -52,20 +52,25 @@ class CreditPolicies:
 
 
 def exposure(
-    policy: CreditLimitPolicy, items: Iterable[SnapItem], run_date: date, disputed_ids: frozenset[str]
+    policy: CreditLimitPolicy,
+    items: Iterable[SnapItem],
+    run_date: date,
+    disputed_ids: frozenset[str],
+    open_total: Decimal | None = None,
 ) -> Decimal:
+    """The debtor's exposure over the policy's buckets (``open_total``: the sum of all items, if known)."""
     buckets = set(policy.buckets)
-    everything = "open" in buckets
+    if "open" in buckets:
+        if open_total is not None:
+            return open_total
+        return sum((item.open_base for item in items), Decimal(0))
     overdue = "overdue_after_margin" in buckets
     disputed = "disputed" in buckets
-    margin = policy.overdue_margin_days
+    # Overdue after the margin: more than `margin` days past the due date, i.e. due before this day.
+    cutoff = run_date - timedelta(days=policy.overdue_margin_days)
     total = Decimal(0)
     for item in items:
-        if (
-            everything
-            or (overdue and (run_date - item.due_date).days > margin)
-            or (disputed and (item.disputed or item.source_id in disputed_ids))
-        ):
+        if (overdue and item.due_date < cutoff) or (disputed and (item.disputed or item.source_id in disputed_ids)):
             total += item.open_base
     return total
 
@@ -85,6 +90,7 @@ def decide(
     disputed_ids: frozenset[str],
     blocked_by_us: bool,
     held_by_dunning: bool,
+    open_total: Decimal | None = None,
 ) -> list[CreditDecision]:
     """Block / unblock / set-limit decisions for one debtor (pure)."""
     out: list[CreditDecision] = []
@@ -103,7 +109,7 @@ def decide(
         limit = debtor.credit_limit
     else:
         limit = policy.limit
-    amount = exposure(policy, items, run_date, disputed_ids)
+    amount = exposure(policy, items, run_date, disputed_ids, open_total)
     where = f"policy {policy.name}, {_buckets(policy)}"
     if amount > limit:
         if not debtor.blocked:

@@ -63,6 +63,7 @@ from rules.snapshot import Reached, SnapDebtor, SnapItem, Snapshot
 
 LETTER_CHANNELS = ("email", "letter", "registered_letter")
 KIND_ORDER = {kind: i for i, kind in enumerate(ActionKind)}
+_STEP_KIND = {action: action.kind for action in StepAction}
 ZERO = Decimal(0)
 _js = json.encoder.encode_basestring
 _NONE: dict[str, Reached] = {}
@@ -327,7 +328,7 @@ def _action(
     country = snapshot.country
     currency = group.currency
     ids = sorted(i.source_id for i in group.items)
-    kind = step.action.kind
+    kind = _STEP_KIND[step.action]
     key = idempotency_key(snapshot.connection_id, debtor.source_id, group.ladder.name, step.name, ",".join(ids))
     costs_kind, flags = _consumer_kind(debtor)
     consumer = costs_kind is not DebtorKind.BUSINESS
@@ -529,6 +530,7 @@ def _credit(
         disputed_ids=snapshot.disputed_items,
         blocked_by_us=debtor.source_id in snapshot.blocks_by_us,
         held_by_dunning=held_by_dunning,
+        open_total=open_total,
     )
     for decision in decisions:
         if decision.kind is ActionKind.BLOCK:

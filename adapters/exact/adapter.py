@@ -31,16 +31,16 @@ also returns are not waste: payment behaviour (days to pay, days late) is comput
 
 **Division moves** (§4 "Resync trigger"): when Exact moves a division to another database, its
 Timestamps restart, so a stored cursor would silently hide every later change. Every sync therefore
-reads ``system/Divisions.DivisionMoveDate`` for this division once (one fixed call; ``current/Me`` has no
-such field, §1.5) and each stream stores the move date it read under in its bookmark. When the date
-differs from the bookmark's, that stream starts again from ``Timestamp gt 1`` (accounts, terms and
-``sync/Deleted``): a clean full resync. Nothing is duplicated (every record is keyed on Exact's ID and
+reads ``system/Divisions.DivisionMoveDate`` (and ``DivisionHRLinkUnlinkDate``, which §4 names "likewise")
+for this division once (one fixed call; ``current/Me`` has no such field, §1.5) and each stream stores the
+dates it read under in its bookmark. When they differ from the bookmark's, that stream starts again from
+``Timestamp gt 1`` (accounts, terms and ``sync/Deleted``): a clean full resync. Nothing is duplicated (every record is keyed on Exact's ID and
 upserted, terms regroup by ID) and nothing is lost (the bookmark changes only with a stored page; a
 resync killed half-way resumes from its own new cursor, and a stream that did not yet resync still
 carries the old move date and resyncs on the next run).
 
 Bookmarks are JSON: ``{"ts": <largest Timestamp of the main feed>, "del": <of sync/Deleted>,
-"moved": <DivisionMoveDate as sent, or null>}`` (``del`` is only used by the open-items stream).
+"moved": <the two dates as sent, or null>}`` (``del`` is only used by the open-items stream).
 """
 
 from __future__ import annotations
@@ -93,8 +93,8 @@ TERM_FIELDS = (
     "PaymentReference,Description,YourRef,TransactionType,LineType,Modified,Timestamp"
 )
 DELETED_FIELDS = "EntityKey,EntityType,Timestamp"
-#: §1.5/§4: the division's move date, read once per sync.
-DIVISION_FIELDS = "Code,DivisionMoveDate"
+#: §1.5/§4: the division's resync triggers, read once per sync.
+DIVISION_FIELDS = "Code,DivisionMoveDate,DivisionHRLinkUnlinkDate"
 #: §4 "First run: Timestamp gt 1".
 FIRST_TIMESTAMP = 1
 
@@ -193,7 +193,8 @@ class ExactAdapter:
     # ------------------------------------------------------------------ feeds
 
     def division_move_date(self) -> str | None:
-        """§4: ``system/Divisions.DivisionMoveDate`` of this division, as Exact sends it (``/Date(ms)/`` or null).
+        """§4: ``system/Divisions.DivisionMoveDate`` of this division as Exact sends it (``/Date(ms)/``), followed
+        by ``;hr=`` and ``DivisionHRLinkUnlinkDate`` when that one is set; None when neither is.
 
         Compared as sent, never parsed: only a change matters, and a text compare cannot be fooled by the
         time zone the reference leaves open (§2.6). Filtering ``system/Divisions`` on ``Code`` keeps this to
@@ -206,8 +207,9 @@ class ExactAdapter:
             row = next((r for r in rows if str(r.get("Code")) == str(self.division)), None)
             if row is None:
                 raise MappingError(f"Exact Online: division {self.division} is not in system/Divisions")
-            moved = row.get("DivisionMoveDate")
-            self._move_date = (str(moved) if moved else None,)
+            moved, hr_link = row.get("DivisionMoveDate"), row.get("DivisionHRLinkUnlinkDate")
+            marker = (str(moved) if moved else "") + (f";hr={hr_link}" if hr_link else "")
+            self._move_date = (marker or None,)
         return self._move_date[0]
 
     def _start(self, stream: str, since: str | None) -> Bookmark:

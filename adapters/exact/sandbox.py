@@ -763,7 +763,7 @@ class ExactSandbox(SandboxApp):
                 "Code": code, "Description": spec.description, "Current": code == current,
                 "Hid": spec.hid if spec.hid is not None else code, "Status": 1, "IsMainDivision": code == current,
                 "IsDossierDivision": False, "Country": f"{spec.country:<3}", "Currency": spec.currency,
-                "DivisionMoveDate": state.move_date, "DivisionHRLinkUnlinkDate": None,
+                "DivisionMoveDate": state.move_date, "DivisionHRLinkUnlinkDate": state.hr_link_date,
                 "Customer": state.gen.guid("customer"), "CustomerCode": pad_code_str(code),
                 "CustomerName": spec.description, "VATNumber": None,
                 "Created": datetime(2015, 1, 1, tzinfo=UTC), "Modified": state.move_date or datetime(2015, 1, 1, tzinfo=UTC),
@@ -1000,6 +1000,12 @@ class ExactSandbox(SandboxApp):
         """§4: the division moved to another database: Timestamps restart, DivisionMoveDate is set."""
         with self.state_lock:
             self.division(division).move(self.clock.now())
+
+    def link_hr_division(self, division: int) -> None:
+        """§4: the division was linked to (or unlinked from) an HR division: ``DivisionHRLinkUnlinkDate`` is set
+        and, like a move, the Timestamps restart (see :meth:`DivisionState.move`)."""
+        with self.state_lock:
+            self.division(division).move(self.clock.now(), hr_link=True)
 
     # ---- the truth, for tests (materialises the division: small divisions only)
     def open_terms(self, division: int) -> list[Row]:

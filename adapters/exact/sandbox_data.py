@@ -258,6 +258,7 @@ class DivisionState:
         self.gen = DataGenerator(seed * 1_000_003 + spec.code)
         self.ts_base = INITIAL_TS_BASE
         self.move_date: datetime | None = None
+        self.hr_link_date: datetime | None = None
         self._new_counter = 0
         n_acc, n_terms = spec.accounts, spec.terms
         self._next_ts = self.ts_base + n_acc + n_terms
@@ -677,9 +678,17 @@ class DivisionState:
             row["Modified"] = fields["Modified"]
         return row
 
-    def move(self, now: datetime) -> None:
-        """§4: moving a division to another database resets its Timestamps; DivisionMoveDate is set."""
-        self.move_date = now
+    def move(self, now: datetime, *, hr_link: bool = False) -> None:
+        """§4: moving a division to another database resets its Timestamps; DivisionMoveDate is set.
+
+        The reference names ``DivisionHRLinkUnlinkDate`` as a resync trigger "likewise": with ``hr_link``
+        the division is linked to or unlinked from an HR division instead, which (as simulated here) resets
+        the Timestamps the same way and sets that date [UNVERIFIED what an HR (un)link does to Timestamps].
+        """
+        if hr_link:
+            self.hr_link_date = now
+        else:
+            self.move_date = now
         self.ts_base = 2
         first = self.ts_base + self.spec.accounts + self.spec.terms
         first = self.accounts.renumber(first)

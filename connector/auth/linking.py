@@ -26,7 +26,7 @@ import httpx
 from oauthlib.oauth2 import WebApplicationClient
 
 from connector.auth.endpoint import Clock, TokenEndpoint, scrub
-from connector.auth.locks import DEFAULT_LOCK_TIMEOUT, CredentialLocks, FileCredentialLocks
+from connector.auth.locks import DEFAULT_LOCK_TIMEOUT, CredentialLocks, default_locks
 from connector.auth.oauth2 import utc_now
 from connector.auth.profile import OAuthProfile, endpoint_url
 from connector.auth.secret_store import SecretStore
@@ -126,7 +126,7 @@ def exchange_code(
 ) -> TokenSet:
     """Trade the code for tokens and persist them (under the credential's lock, so no refresh interleaves)."""
     endpoint = TokenEndpoint(credential, profile, store, http_client, clock)
-    with (locks or FileCredentialLocks()).hold(credential.name, DEFAULT_LOCK_TIMEOUT):
+    with (locks or default_locks()).hold(credential.name, DEFAULT_LOCK_TIMEOUT):
         tokens = endpoint.exchange_code(code, credential.redirect_uri, code_verifier)
         save_tokens(store, credential.name, tokens)
     return tokens

@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from connector.auth.endpoint import Clock, TokenEndpoint
-from connector.auth.locks import DEFAULT_LOCK_TIMEOUT, CredentialLocks, FileCredentialLocks
+from connector.auth.locks import DEFAULT_LOCK_TIMEOUT, CredentialLocks, default_locks
 from connector.auth.profile import OAuthProfile
 from connector.auth.secret_store import SecretStore
 from connector.auth.tokens import TokenSet, load_tokens, relink_hint, save_tokens
@@ -63,7 +63,7 @@ class CredentialAuth(httpx.Auth):
         self.profile = profile
         self.store = store
         self.clock = clock
-        self.locks: CredentialLocks = locks or FileCredentialLocks()
+        self.locks: CredentialLocks = locks or default_locks()
         self.lock_timeout = lock_timeout
         self.endpoint = TokenEndpoint(credential, profile, store, http, clock)
         self._tokens: TokenSet | None = None

@@ -1,8 +1,10 @@
-"""Where client secrets and tokens live: the OS keyring, an encrypted file, or (demo only) a plain file.
+"""Where client secrets and tokens live: the OS keyring, an encrypted file, the store database
+(encrypted, for several machines), or (demo only) a plain file.
 
-Choose with ``ARCONNECT_SECRET_STORE=keyring|encrypted-file|plain-file`` (default ``keyring``);
+Choose with ``ARCONNECT_SECRET_STORE=keyring|encrypted-file|database|plain-file`` (default ``keyring``);
 :func:`open_secret_store` checks the choice works before anything is linked or synced, so a headless
-server learns at start how to configure one (DESIGN.md §9).
+server learns at start how to configure one (DESIGN.md §9). ``encrypted-file`` and ``database`` seal
+values the same way (:class:`PassphraseCipher`, passphrase in ``ARCONNECT_SECRETS_PASSPHRASE``).
 
 Keys are plain strings: ``tokens:<credential>`` (see :mod:`connector.auth.tokens`) and
 ``client-secret:<credential>`` (see :func:`client_secret`). Values never reach a log or a message.
@@ -16,20 +18,29 @@ import json
 import os
 import re
 import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import NullPool
 
 from connector.auth.locks import DEFAULT_LOCK_TIMEOUT, hold_path
-from connector.config import CredentialConfig, data_dir
-from connector.errors import ConfigError, KeyringUnavailable, MissingSecret
+from connector.config import CredentialConfig, data_dir, database_url
+from connector.errors import ConfigError, KeyringUnavailable, MissingSecret, TransientError
+from connector.store.tables import secrets
 
 SERVICE = "arconnect"
 STORE_ENV = "ARCONNECT_SECRET_STORE"
 PASSPHRASE_ENV = "ARCONNECT_SECRETS_PASSPHRASE"
-STORE_KINDS = ("keyring", "encrypted-file", "plain-file")
+STORE_KINDS = ("keyring", "encrypted-file", "plain-file", "database")
 
 KEYRING_HELP = (
     f"set {STORE_ENV}=encrypted-file and {PASSPHRASE_ENV}=<a long passphrase>, "
@@ -181,26 +192,27 @@ class PlainFileStore(_FileStore):
 
 
 FORMAT = "arconnect-secrets/1"
-#: scrypt cost (RFC 7914 §2's interactive-use figures); stored in the file so it can be raised later.
+#: scrypt cost (RFC 7914 §2's interactive-use figures); stored with every sealed value so it can be raised later.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 
 
-class EncryptedFileStore(_FileStore):
-    """Secrets in one Fernet-encrypted file; the key is derived with scrypt from a passphrase.
+class PassphraseCipher:
+    """Fernet encryption under a key derived with scrypt from a passphrase; shared by the encrypted stores.
 
-    File: JSON ``{"format", "kdf": "scrypt", "salt", "n", "r", "p", "data"}`` where ``data`` is a
-    Fernet token of the JSON map. Written atomically with mode 0600.
+    A sealed value is JSON ``{"format", "kdf": "scrypt", "salt", "n", "r", "p", "data"}`` where ``data``
+    is a Fernet token. scrypt costs about 0.1 s, so derived keys are cached per salt and cost, and new
+    values reuse the salt last opened or sealed at the current cost: a process derives once, not per value.
     """
 
-    def __init__(self, path: Path, passphrase: str) -> None:
-        super().__init__(path)
+    def __init__(self, passphrase: str, *, kind: str) -> None:
         if not passphrase:
-            raise ConfigError(f"{STORE_ENV}=encrypted-file needs the passphrase in {PASSPHRASE_ENV}")
+            raise ConfigError(f"{STORE_ENV}={kind} needs the passphrase in {PASSPHRASE_ENV}")
         self._passphrase = passphrase.encode("utf-8")
         self._keys: dict[tuple[bytes, int, int, int], Fernet] = {}
+        self._salt: bytes | None = None
 
     def __repr__(self) -> str:
-        return f"EncryptedFileStore({str(self.path)!r})"
+        return "PassphraseCipher(...)"
 
     def _fernet(self, salt: bytes, n: int, r: int, p: int) -> Fernet:
         cached = self._keys.get((salt, n, r, p))
@@ -209,46 +221,174 @@ class EncryptedFileStore(_FileStore):
             cached = self._keys[(salt, n, r, p)] = Fernet(base64.urlsafe_b64encode(key))
         return cached
 
-    def _decode(self, raw: bytes) -> dict[str, str]:
+    def seal(self, plain: bytes) -> bytes:
+        if self._salt is None:
+            self._salt = os.urandom(16)
+        fernet = self._fernet(self._salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+        header = {
+            "format": FORMAT,
+            "kdf": "scrypt",
+            "salt": base64.b64encode(self._salt).decode("ascii"),
+            "n": SCRYPT_N,
+            "r": SCRYPT_R,
+            "p": SCRYPT_P,
+            "data": fernet.encrypt(plain).decode("ascii"),
+        }
+        return json.dumps(header).encode("utf-8")
+
+    def unseal(self, sealed: bytes, *, where: str, damaged: str) -> bytes:
+        """The plain bytes; ConfigError ``damaged`` when it is not a sealed value, or naming ``where`` on a wrong passphrase."""
         try:
-            header = json.loads(raw.decode("utf-8"))
+            header = json.loads(sealed.decode("utf-8"))
             if header.get("format") != FORMAT or header.get("kdf") != "scrypt":
                 raise ValueError("format")
             salt = base64.b64decode(header["salt"])
-            fernet = self._fernet(salt, int(header["n"]), int(header["r"]), int(header["p"]))
+            cost = (int(header["n"]), int(header["r"]), int(header["p"]))
+            fernet = self._fernet(salt, *cost)
             token = str(header["data"]).encode("ascii")
         except (UnicodeError, ValueError, KeyError, TypeError, AttributeError, binascii.Error):
-            raise ConfigError(f"{self.path} is not an arconnect encrypted secrets file") from None
+            raise ConfigError(damaged) from None
         try:
             plain = fernet.decrypt(token)
         except InvalidToken:
             raise ConfigError(
-                f"cannot decrypt {self.path}: {PASSPHRASE_ENV} is not the passphrase it was written with"
+                f"cannot decrypt {where}: {PASSPHRASE_ENV} is not the passphrase it was written with"
             ) from None
+        if cost == (SCRYPT_N, SCRYPT_R, SCRYPT_P):
+            self._salt = salt
+        return plain
+
+
+class EncryptedFileStore(_FileStore):
+    """Secrets in one Fernet-encrypted file; the key is derived with scrypt from a passphrase.
+
+    The file is one value sealed by :class:`PassphraseCipher` (the JSON map of every secret), written
+    atomically with mode 0600.
+    """
+
+    def __init__(self, path: Path, passphrase: str) -> None:
+        super().__init__(path)
+        self._cipher = PassphraseCipher(passphrase, kind="encrypted-file")
+
+    def __repr__(self) -> str:
+        return f"EncryptedFileStore({str(self.path)!r})"
+
+    def _decode(self, raw: bytes) -> dict[str, str]:
+        plain = self._cipher.unseal(
+            raw, where=str(self.path), damaged=f"{self.path} is not an arconnect encrypted secrets file"
+        )
         return self._map(json.loads(plain.decode("utf-8")))
 
     def _encode(self, values: dict[str, str]) -> bytes:
-        salt = self._existing_salt() or os.urandom(16)
-        fernet = self._fernet(salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
-        header = {
-            "format": FORMAT,
-            "kdf": "scrypt",
-            "salt": base64.b64encode(salt).decode("ascii"),
-            "n": SCRYPT_N,
-            "r": SCRYPT_R,
-            "p": SCRYPT_P,
-            "data": fernet.encrypt(json.dumps(values, sort_keys=True).encode("utf-8")).decode("ascii"),
-        }
-        return json.dumps(header).encode("utf-8")
+        return self._cipher.seal(json.dumps(values, sort_keys=True).encode("utf-8"))
 
-    def _existing_salt(self) -> bytes | None:
+
+# --------------------------------------------------------------------------- database
+
+
+_engines: dict[str, Engine] = {}
+_migrated: set[str] = set()
+_engines_lock = threading.Lock()
+
+
+def _secrets_engine(url: str) -> Engine:
+    """One engine per database URL; NullPool, so no connection outlives a call or crosses a fork (Celery)."""
+    with _engines_lock:
+        engine = _engines.get(url)
+        if engine is None:
+            parsed = make_url(url)
+            if parsed.drivername in ("postgresql", "postgres"):
+                parsed = parsed.set(drivername="postgresql+psycopg")
+            backend = parsed.get_backend_name()
+            if backend == "postgresql":
+                args: dict[str, Any] = {"connect_timeout": 10, "application_name": "arconnect secrets"}
+            elif backend == "sqlite":
+                args = {"timeout": 30}  # the busy timeout, like the store's (connector/store/store.py)
+            else:
+                raise ConfigError(f"unsupported database {backend!r}: use sqlite:/// or postgresql+psycopg://")
+            engine = _engines[url] = sa.create_engine(parsed, poolclass=NullPool, connect_args=args)
+        return engine
+
+
+def _ensure_schema(url: str) -> None:
+    """Migrate the store database once per process, so the ``secrets`` table exists before ``link``."""
+    with _engines_lock:
+        if url in _migrated:
+            return
+    from connector.store import Store
+
+    with Store(url) as store:
+        store.migrate()  # serialised across processes by the store's own lock; harmless when up to date
+    with _engines_lock:
+        _migrated.add(url)
+
+
+class DatabaseSecretStore:
+    """Secrets in the ``secrets`` table of the store database, each value sealed by :class:`PassphraseCipher`.
+
+    For several machines on one PostgreSQL database (``ARCONNECT_SECRET_STORE=database``): every machine
+    with the same passphrase reads and writes the same tokens, refreshed under
+    :class:`~connector.auth.locks.DatabaseCredentialLocks`. ``set`` is one upsert (``INSERT … ON CONFLICT
+    DO UPDATE``) in its own transaction, so a reader sees the old value or the new one; ``get`` reads the
+    committed value. The sealed plain text names its key, so a value copied onto another row is refused.
+    Opening checks the passphrase against a stored value, so a wrong one fails at start.
+    """
+
+    def __init__(self, url: str, passphrase: str, *, clock: Callable[[], datetime] | None = None) -> None:
+        self._cipher = PassphraseCipher(passphrase, kind="database")
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._engine = _secrets_engine(url)
+        self._where = f"the secrets table of {self._engine.url.render_as_string(hide_password=True)}"
+        with self._reaching():
+            _ensure_schema(url)
+            with self._engine.connect() as conn:
+                first = conn.execute(
+                    sa.select(secrets.c.key, secrets.c.value).order_by(secrets.c.key).limit(1)
+                ).first()
+        if first is not None:
+            self._open(first.key, first.value)
+
+    def __repr__(self) -> str:
+        return f"DatabaseSecretStore({self._where.removeprefix('the secrets table of ')!r})"
+
+    @contextmanager
+    def _reaching(self) -> Iterator[None]:
         try:
-            header = json.loads(self.path.read_bytes().decode("utf-8"))
-            if int(header["n"]) == SCRYPT_N and int(header["r"]) == SCRYPT_R and int(header["p"]) == SCRYPT_P:
-                return base64.b64decode(header["salt"])
-        except (OSError, UnicodeError, ValueError, KeyError, TypeError, binascii.Error):
-            pass
-        return None
+            yield
+        except sa.exc.DBAPIError as exc:
+            raise TransientError(
+                f"cannot reach {self._where} ({type(exc.orig).__name__}); is the database up?"
+            ) from None
+
+    def _open(self, key: str, sealed: str) -> str:
+        damaged = f"secret {key} in {self._where} is not an arconnect encrypted secret"
+        plain = self._cipher.unseal(sealed.encode("utf-8"), where=self._where, damaged=damaged)
+        try:
+            parsed = json.loads(plain.decode("utf-8"))
+        except (UnicodeError, ValueError):
+            raise ConfigError(damaged) from None
+        if not isinstance(parsed, dict) or parsed.get("key") != key or not isinstance(parsed.get("value"), str):
+            raise ConfigError(f"{damaged} (it was written for another key)")
+        return str(parsed["value"])
+
+    def get(self, key: str) -> str | None:
+        with self._reaching(), self._engine.connect() as conn:
+            sealed = conn.execute(sa.select(secrets.c.value).where(secrets.c.key == key)).scalar_one_or_none()
+        return None if sealed is None else self._open(key, sealed)
+
+    def set(self, key: str, value: str) -> None:
+        sealed = self._cipher.seal(json.dumps({"key": key, "value": value}).encode("utf-8")).decode("ascii")
+        insert = (postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert)(secrets)
+        statement = insert.values(key=key, value=sealed, updated_at=self._clock()).on_conflict_do_update(
+            index_elements=[secrets.c.key],
+            set_={"value": insert.excluded.value, "updated_at": insert.excluded.updated_at},
+        )
+        with self._reaching(), self._engine.begin() as conn:
+            conn.execute(statement)
+
+    def delete(self, key: str) -> None:
+        with self._reaching(), self._engine.begin() as conn:
+            conn.execute(sa.delete(secrets).where(secrets.c.key == key))
 
 
 # --------------------------------------------------------------------------- selection
@@ -262,15 +402,22 @@ def encrypted_file_path() -> Path:
     return data_dir() / "secrets.enc"
 
 
+def store_kind(kind: str | None = None) -> str:
+    """``kind``, else ``ARCONNECT_SECRET_STORE``, else ``keyring``; normalised, not yet checked."""
+    return (kind or os.environ.get(STORE_ENV) or "keyring").strip().lower()
+
+
 def open_secret_store(kind: str | None = None) -> SecretStore:
     """The secret store chosen by ``kind`` or ``ARCONNECT_SECRET_STORE`` (default: keyring), checked usable."""
-    chosen = (kind or os.environ.get(STORE_ENV) or "keyring").strip().lower()
+    chosen = store_kind(kind)
     if chosen == "keyring":
         return _keyring_store()
     if chosen == "encrypted-file":
         return EncryptedFileStore(encrypted_file_path(), os.environ.get(PASSPHRASE_ENV, ""))
     if chosen == "plain-file":
         return PlainFileStore(plain_file_path())
+    if chosen == "database":
+        return DatabaseSecretStore(database_url(), os.environ.get(PASSPHRASE_ENV, ""))
     raise ConfigError(f"{STORE_ENV}={chosen!r} is not one of {', '.join(STORE_KINDS)}")
 
 

@@ -319,6 +319,18 @@ notices = sa.Table(
     sa.PrimaryKeyConstraint("subject", "topic", name="pk_notices"),
 )
 
+#: The secret store ``ARCONNECT_SECRET_STORE=database`` (migration 0003): ``key`` as the secret store names it
+#: (``tokens:<credential>``, ``client-secret:<credential>``), ``value`` sealed with the passphrase (JSON header and
+#: Fernet token, see connector/auth/secret_store.py). Not a connection's rows: shared by every machine.
+secrets = sa.Table(
+    "secrets",
+    metadata,
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint("key", name="pk_secrets"),
+)
+
 #: Every table that holds rows of a connection (all of them), for ``remove_connection``.
 CONNECTION_TABLES: tuple[sa.Table, ...] = (
     debtors,

@@ -60,11 +60,16 @@ def test_a_sync_reads_the_move_date_once_and_stores_it_with_each_stream(rig: Rig
     assert_store_equals_truth(rig)
 
 
-def test_after_a_move_every_stream_starts_again_from_timestamp_1(rig: Rig) -> None:
+@pytest.mark.parametrize("trigger", ["move", "hr_link"])
+def test_after_a_move_every_stream_starts_again_from_timestamp_1(rig: Rig, trigger: str) -> None:
+    """§4: ``DivisionMoveDate``, "and likewise ``DivisionHRLinkUnlinkDate``"."""
     rig.sync()
     old_cursor = json.loads(rig.bookmark("open_items") or "{}")["ts"]
     assert old_cursor > INITIAL_TS_BASE
-    rig.app.move_division(DIVISION)
+    if trigger == "move":
+        rig.app.move_division(DIVISION)
+    else:
+        rig.app.link_hr_division(DIVISION)
     touched = change_the_books(rig)
 
     report = rig.sync()
@@ -78,7 +83,7 @@ def test_after_a_move_every_stream_starts_again_from_timestamp_1(rig: Rig) -> No
     assert touched["fully"] in stored["items"] and touched["fully"] not in stored["open_items"]
     assert rig.store.debtor("exact-101", touched["renamed"]).name == "Na De Verhuizing B.V."  # type: ignore[union-attr]
     moved = rig.adapters[-1].division_move_date()
-    assert moved is not None and moved.startswith("/Date(")
+    assert moved is not None and (moved.startswith("/Date(") if trigger == "move" else moved.startswith(";hr=/Date("))
     for stream in ("debtors", "open_items"):
         mark = json.loads(rig.bookmark(stream) or "{}")
         assert mark["moved"] == moved

@@ -155,3 +155,15 @@ def test_writes_on_a_million_terms_live_in_a_small_overlay(clock: SandboxClock) 
     assert [r["Timestamp"] for r in changed] == sorted(r["Timestamp"] for r in changed)
     assert all(r["Timestamp"] > newest for r in changed)
     assert state.terms.generated < 100  # reading the changes did not touch the base rows
+
+
+def test_an_hr_link_resets_timestamps_and_sets_its_own_date(api: httpx.Client, app: ExactSandbox) -> None:
+    """§4: ``DivisionHRLinkUnlinkDate`` is a resync trigger "likewise" (simulated as resetting Timestamps)."""
+    high = max(r["Timestamp"] for r in feed(api, TERMS.format(d=NL), 1, "ID,Timestamp"))
+    app.link_hr_division(NL)
+    assert feed(api, TERMS.format(d=NL), high, "ID,Timestamp") == []
+    (division,) = [d for d in rows(api.get(f"/api/v1/{NL}/system/Divisions",
+                                           params={"$select": "Code,DivisionMoveDate,DivisionHRLinkUnlinkDate"}))
+                   if d["Code"] == NL]
+    assert division["DivisionMoveDate"] is None
+    assert division["DivisionHRLinkUnlinkDate"].startswith("/Date(")

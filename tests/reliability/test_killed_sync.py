@@ -102,11 +102,10 @@ def run_sync(sandbox: Sandbox, kill_after_calls: int | None, extra: float) -> tu
     while child.poll() is None and sandbox.api_calls() - start < kill_after_calls and time.monotonic() < deadline:
         time.sleep(0.02)
     time.sleep(extra)
-    killed = child.poll() is None
-    if killed:
+    if child.poll() is None:
         child.send_signal(signal.SIGKILL)
     child.communicate(timeout=30)
-    return killed, child.returncode
+    return child.returncode == -signal.SIGKILL, child.returncode
 
 
 def stored(data_dir: Path) -> dict[str, Any]:

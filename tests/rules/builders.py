@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from connector.model import (
     ActionKind,
@@ -63,7 +64,7 @@ def item(
         original_base=base,
         open_base=base,
         status=status,
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 
@@ -98,6 +99,6 @@ def rules(body: str, creditor: str = CREDITOR_NL) -> Rules:
 
 
 def snapshot(
-    debtors: list[Debtor], items: list[OpenItem], journal: list[tuple[PlannedAction, str]] | None = None, **extra: object
+    debtors: list[Debtor], items: list[OpenItem], journal: list[tuple[PlannedAction, str]] | None = None, **extra: Any
 ) -> Snapshot:
-    return Snapshot.from_models(connection_id=CID, debtors=debtors, items=items, journal=journal or [], **extra)  # type: ignore[arg-type]
+    return Snapshot.from_models(connection_id=CID, debtors=debtors, items=items, journal=journal or [], **extra)

@@ -44,7 +44,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def connection(rules_file: str, reminders_sent_by: str | None = None) -> cfg.ConnectionConfig:
     return cfg.ConnectionConfig(
         name=CID, credential="exact-nl", package="exact", administration="123", country="NL",
-        rules_file=rules_file, reminders_sent_by=reminders_sent_by,  # type: ignore[arg-type]
+        rules_file=rules_file, reminders_sent_by=reminders_sent_by,
     )
 
 
