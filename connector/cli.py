@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from connector import cli_apply, cli_costs, cli_moneybird, cli_rules, cli_serve
 from connector import config as cfg
 from connector.errors import ArconnectError, ConfigError
 from connector.reports import BUCKETS, AgingReport
@@ -248,11 +249,11 @@ def demo(
 
     run_demo(console=out, keep=keep)
 
-from connector import cli_costs; cli_costs.register(app)  # noqa: E402, E702, I001
-from connector import cli_apply; cli_apply.register(app)  # noqa: E402, E702, I001
-from connector import cli_serve; cli_serve.register(app)  # noqa: E402, E702, I001
-from connector import cli_rules; cli_rules.register(app)  # noqa: E402, E702, I001
-from connector import cli_moneybird; cli_moneybird.register(app)  # noqa: E402, E702, I001
+
+# Commands that live in modules of their own (each adds its commands to ``app``).
+for _module in (cli_rules, cli_apply, cli_costs, cli_serve, cli_moneybird):
+    _module.register(app)
+
 
 # --------------------------------------------------------------------------- entry point
 

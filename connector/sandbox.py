@@ -18,6 +18,7 @@ and registers its routes on it. This module gives them, once:
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import html
 import json
@@ -431,6 +432,30 @@ def serve(app: SandboxApp, host: str = "127.0.0.1", port: int = 0) -> RunningSer
     if host not in ("127.0.0.1", "localhost", "::1"):
         raise ValueError("sandboxes only listen on loopback")
     return RunningServer(app, host, port).start()
+
+
+def sandbox_parser(prog: str, title: str, *, port: int, size_help: str) -> argparse.ArgumentParser:
+    """The command line every simulator's ``python -m`` entry shares: where to listen, what data, which app."""
+    parser = argparse.ArgumentParser(prog=prog, description=f"{title} simulator on 127.0.0.1")
+    parser.add_argument("--port", type=int, default=port)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--size", default="small", help=size_help)
+    parser.add_argument("--client-id", default="arconnect-demo")
+    parser.add_argument("--client-secret", default="demo-secret")
+    parser.add_argument("--redirect-uri", default="http://127.0.0.1:8765/callback")
+    return parser
+
+
+def serve_until_interrupted(server: RunningServer, title: str, client_id: str) -> None:
+    """Announce the running simulator and keep it up until Ctrl+C (or SIGTERM ends the process)."""
+    print(f"{title} sandbox on {server.url} (client id {client_id}); Ctrl+C stops it.", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
 
 
 # --------------------------------------------------------------------------- OAuth2

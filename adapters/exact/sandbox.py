@@ -52,11 +52,9 @@ Fault endpoint names (for ``sandbox.faults``) are the route names: ``"oauth2/tok
 
 from __future__ import annotations
 
-import argparse
 import base64
 import binascii
 import re
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -112,7 +110,9 @@ from connector.sandbox import (
     TokenRules,
     consent_page,
     redirect_with,
+    sandbox_parser,
     serve,
+    serve_until_interrupted,
 )
 
 __all__ = ["DivisionSpec", "ExactSandbox", "UserSpec", "main", "serve_exact"]
@@ -1157,26 +1157,14 @@ def serve_exact(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="exact-sandbox", description="Exact Online simulator on 127.0.0.1")
-    parser.add_argument("--port", type=int, default=8766)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--size", default="small", help="small, medium, large or a number of payment terms")
-    parser.add_argument("--client-id", default="arconnect-demo")
-    parser.add_argument("--client-secret", default="demo-secret")
-    parser.add_argument("--redirect-uri", default="http://127.0.0.1:8765/callback")
+    parser = sandbox_parser("exact-sandbox", "Exact Online", port=8766,
+                            size_help="small, medium, large or a number of payment terms")
     parser.add_argument("--minutely", type=int, default=60, help="calls per minute per division (Exact: 60)")
     parser.add_argument("--daily", type=int, default=5000, help="calls per UTC day per division (Exact: 5,000)")
     args = parser.parse_args(argv)
     server = serve_exact(args.port, args.seed, args.size, args.client_id, args.client_secret, args.redirect_uri,
                          minutely_limit=args.minutely, daily_limit=args.daily)
-    print(f"Exact Online sandbox on {server.url} (client id {args.client_id}); Ctrl+C stops it.")
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
+    serve_until_interrupted(server, "Exact Online", args.client_id)
 
 
 if __name__ == "__main__":

@@ -34,10 +34,8 @@ Fault endpoint names are the route names, e.g. ``"administrations"``, ``"contact
 
 from __future__ import annotations
 
-import argparse
 import base64
 import json
-import time
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -95,7 +93,9 @@ from connector.sandbox import (
     TokenError,
     consent_page,
     redirect_with,
+    sandbox_parser,
     serve,
+    serve_until_interrupted,
 )
 
 __all__ = ["AdministrationSpec", "MoneybirdSandbox", "main", "serve_moneybird"]
@@ -917,23 +917,11 @@ def serve_moneybird(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="moneybird-sandbox", description="Moneybird simulator on 127.0.0.1")
-    parser.add_argument("--port", type=int, default=8767)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--size", default="small", help="small, medium, large or a number of sales invoices")
-    parser.add_argument("--client-id", default="arconnect-demo")
-    parser.add_argument("--client-secret", default="demo-secret")
-    parser.add_argument("--redirect-uri", default="http://127.0.0.1:8765/callback")
+    parser = sandbox_parser("moneybird-sandbox", "Moneybird", port=8767,
+                            size_help="small, medium, large or a number of sales invoices")
     args = parser.parse_args(argv)
     server = serve_moneybird(args.port, args.seed, args.size, args.client_id, args.client_secret, args.redirect_uri)
-    print(f"Moneybird sandbox on {server.url} (client id {args.client_id}); Ctrl+C stops it.")
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
+    serve_until_interrupted(server, "Moneybird", args.client_id)
 
 
 if __name__ == "__main__":

@@ -479,3 +479,9 @@ def test_our_block_from_a_dunning_step_is_kept_while_its_item_is_open() -> None:
     # Once I1 is paid (no longer open), arconnect lifts its own block.
     snap = snapshot([blocked], [], history, blocks_by_us=["D1"])
     assert [a.kind for a in plan(snap, rules(BLOCKING), date(2026, 1, 6))] == [ActionKind.UNBLOCK]
+
+
+def test_item_facts_are_valid_json_whatever_the_document_number() -> None:
+    odd = item("I1", "100", date(2026, 1, 5)).model_copy(update={"document_number": 'F"2026\\01 ü'})
+    [action] = plan(snapshot([debtor()], [odd]), R, date(2026, 1, 6))
+    assert json.loads(action.details["items"])[0]["document_number"] == 'F"2026\\01 ü'

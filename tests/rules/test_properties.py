@@ -175,3 +175,16 @@ def test_a_block_set_by_the_bookkeeper_is_never_lifted(world: World, ours: set[s
         if action.kind is ActionKind.SET_CREDIT_LIMIT:
             # Only a fixed limit of a policy is written, never one read from the package.
             assert action.details["policy"] == "consumers"
+
+
+@SETTINGS
+@given(worlds(), st.sampled_from(["NL", "BE"]), st.randoms(use_true_random=False))
+def test_planning_twice_on_the_same_data_gives_the_same_actions(world: World, country: str, rnd: object) -> None:
+    rules = NL if country == "NL" else BE
+    day = START + timedelta(days=sum(world.gaps))
+    first = plan(Snapshot.from_models(connection_id=CID, country=country, debtors=world.debtors, items=world.items), rules, day)
+    debtors, items = list(world.debtors), list(world.items)
+    rnd.shuffle(debtors)  # type: ignore[attr-defined]
+    rnd.shuffle(items)  # type: ignore[attr-defined]
+    again = plan(Snapshot.from_models(connection_id=CID, country=country, debtors=debtors, items=items), rules, day)
+    assert again == first  # same actions, same order, same keys, whatever order the store returns
