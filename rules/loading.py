@@ -157,9 +157,14 @@ def _message(error: Any, loc: PathKey) -> str:
     if kind in ("literal_error", "enum"):
         given = error.get("input")
         return f"unknown value {given!r}: {msg[0].lower()}{msg[1:]}"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return "expected a mapping (indented `key: value` lines)"
+    if kind in ("list_type", "tuple_type"):
+        return "expected a list (lines that start with `- `)"
     if kind in ("int_parsing", "int_type", "int_from_float"):
         return f"{error.get('input')!r} is not a whole number of days" if "days" in str(loc[-1:]) else msg
-    return msg
+    # pydantic's "Input should be ..." reads as one line with ours; keep acronyms such as "IBAN".
+    return msg[:1].lower() + msg[1:] if msg[1:2].islower() else msg
 
 
 def _line(file: str, where: tuple[int, int], path: PathKey, message: str) -> tuple[int, int, str]:
@@ -226,8 +231,8 @@ def check_rules(
         for error in exc.errors():
             loc = _clean_loc(tuple(error["loc"]), data)
             message = _message(error, loc)
-            if not loc and message in cross_messages:
-                continue  # already reported at its place
+            if message in cross_messages:
+                continue  # already reported at its place by the cross-checks
             where = _where(loc, marks, key_first=error["type"] in ("extra_forbidden",))
             found.append(_line(file, where, loc, message))
 

@@ -401,6 +401,24 @@ def cross_problems(raw: Any) -> list[tuple[tuple[str | int, ...], str]]:
             if isinstance(profile, str) and isinstance(profiles, dict) and profile not in profiles:
                 allowed = ", ".join(profile_names) or "none defined"
                 problems.append((("segments", i, "profile"), f"unknown profile {profile!r} (profiles: {allowed})"))
+    if isinstance(profiles, dict):
+        for name, profile in profiles.items():
+            steps = profile.get("steps") if isinstance(profile, dict) else None
+            if not isinstance(steps, list):
+                continue
+            seen_steps: set[str] = set()
+            for i, step in enumerate(steps):
+                if not isinstance(step, dict):
+                    continue
+                step_name = step.get("name")
+                if isinstance(step_name, str):
+                    if step_name in seen_steps:
+                        problems.append(
+                            (("profiles", name, "steps", i, "name"), f"step names must be unique in a profile: {step_name}")
+                        )
+                    seen_steps.add(step_name)
+                if i == 0 and step.get("from") == "previous_step":
+                    problems.append((("profiles", name, "steps", 0, "from"), "the first step cannot count from previous_step"))
     return problems
 
 

@@ -228,3 +228,24 @@ def test_cli_rules_schema_prints_json_schema() -> None:
     assert schema["title"] == "arconnect rules.yaml"
     assert schema["additionalProperties"] is False
     assert "segments" in schema["required"]
+
+
+def test_mistakes_inside_one_profile_are_all_reported_together() -> None:
+    text = GOOD.replace(
+        "      - name: r1\n        after_days: 1\n        action: reminder\n        template: reminder\n",
+        "      - {name: r1, after_days: 1, from: previous_step, action: reminder, template: reminder}\n"
+        "      - {name: r1, after_days: 2, action: reminder, template: reminder, costs: -5}\n",
+    )
+    assert problems(text) == [
+        "rules.yaml:17:41: profiles.soft.steps[0].from: the first step cannot count from previous_step",
+        "rules.yaml:18:16: profiles.soft.steps[1].name: step names must be unique in a profile: r1",
+        "rules.yaml:18:80: profiles.soft.steps[1].costs: fixed costs cannot be negative",
+    ]
+
+
+def test_a_wrong_shape_says_what_was_expected() -> None:
+    text = GOOD.replace("segments:\n", "segments: {}\nx_segments:\n").replace("version: 1\n", "version: 2\n")
+    assert problems(text)[:2] == [
+        "rules.yaml:1:10: version: unknown value 2: input should be 1",
+        "rules.yaml:6:11: segments: expected a list (lines that start with `- `)",
+    ]
