@@ -35,6 +35,9 @@ class PackageSpec:
     make_adapter: Callable[[ApiClient, ConnectionConfig, StateReader], Adapter]
     #: OAuth scopes asked for when linking (Moneybird: sales_invoices + settings; empty: the default)
     scopes: tuple[str, ...] = ()
+    #: what ``arconnect plan`` must tell the bookkeeper about this package for a connection
+    #: (Exact: its own reminders cannot be switched off; Moneybird: no block field)
+    plan_warnings: Callable[[ConnectionConfig], list[str]] = lambda _connection: []
 
 
 def package_spec(name: str) -> PackageSpec:

@@ -25,6 +25,7 @@ from connector import config as cfg
 from connector.config import ConnectionConfig
 from connector.errors import ConfigError
 from connector.model import PlannedAction
+from connector.packages import package_spec
 from connector.store import Store
 from connector.store import tables as t
 from rules.engine import plan
@@ -58,13 +59,7 @@ def rules_path(connection: ConnectionConfig) -> Path:
 
 
 def warnings_for(connection: ConnectionConfig, rules: Rules) -> list[str]:
-    warnings: list[str] = []
-    if connection.package == "exact" and connection.reminders_sent_by is None:
-        # reference/exact.md: Exact's own reminders cannot be switched off through its API.
-        warnings.append(
-            f"double dunning: Exact Online's own reminders cannot be switched off through its API; set "
-            f"reminders_sent_by (arconnect or package) for connection {connection.name!r} in {cfg.config_path()}"
-        )
+    warnings: list[str] = list(package_spec(connection.package).plan_warnings(connection))
     if (connection.reminders_sent_by or rules.reminders_sent_by) == "package":
         warnings.append("reminders are sent by the package: dunning steps are not planned, only credit limits")
     return warnings

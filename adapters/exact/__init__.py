@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from adapters.exact.adapter import ExactAdapter
 from adapters.exact.client import EXACT_HTTP, HOSTS, OAUTH
-from connector.config import ConnectionConfig, CredentialConfig
+from connector.config import ConnectionConfig, CredentialConfig, config_path
 from connector.http import ApiClient
 from connector.model import Administration
 from connector.packages import PackageSpec
@@ -30,6 +30,16 @@ def _make_adapter(api: ApiClient, connection: ConnectionConfig, state: StateRead
     )
 
 
+def _plan_warnings(connection: ConnectionConfig) -> list[str]:
+    if connection.reminders_sent_by is not None:
+        return []
+    # reference/exact.md: Exact's own reminders cannot be switched off through its API.
+    return [
+        f"double dunning: Exact Online's own reminders cannot be switched off through its API; set "
+        f"reminders_sent_by (arconnect or package) for connection {connection.name!r} in {config_path()}"
+    ]
+
+
 PACKAGE = PackageSpec(
     name="exact",
     title="Exact Online",
@@ -39,4 +49,5 @@ PACKAGE = PackageSpec(
     limiter_key=_limiter_key,
     administrations=_administrations,
     make_adapter=_make_adapter,
+    plan_warnings=_plan_warnings,
 )

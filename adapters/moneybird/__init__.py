@@ -40,6 +40,11 @@ def _make_adapter(api: ApiClient, connection: ConnectionConfig, state: StateRead
     )
 
 
+def _plan_warnings(connection: ConnectionConfig) -> list[str]:
+    return limitations(connection.block_field or DEFAULT_BLOCK_FIELD,
+                       connection.credit_limit_field or DEFAULT_CREDIT_LIMIT_FIELD)
+
+
 PACKAGE = PackageSpec(
     name="moneybird",
     title="Moneybird",
@@ -50,6 +55,7 @@ PACKAGE = PackageSpec(
     administrations=_administrations,
     make_adapter=_make_adapter,
     scopes=SCOPES,
+    plan_warnings=_plan_warnings,
 )
 
 __all__ = ["PACKAGE", "MoneybirdAdapter", "limitations"]

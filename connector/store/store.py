@@ -358,6 +358,8 @@ class Store:
             stored = self._upsert_records(conn, connection_id, stream, page.records, now, refused)
             payments = self._upsert_records(conn, connection_id, "payments", page.payments, now, refused)
             deleted = self._mark_deleted(conn, connection_id, stream, page.deleted, now)
+            if stream == "debtors":
+                self._close_blocks_lifted_in_the_package(conn, connection_id, page.records, now)
             self._clear_quarantine(conn, connection_id, stream, [*stored, *page.deleted])
             if payments:
                 self._clear_quarantine(conn, connection_id, "payments", payments)
@@ -391,6 +393,20 @@ class Store:
                 refused.append(Quarantined(stream=stream, source_id=record.source_id, reason=reason, raw=row["data"]))
         self._upsert(conn, _STREAM_TABLES[stream], list(latest.values()), ["connection_id", "source_id"], keep=["first_seen_at"])
         return list(latest)
+
+    def _close_blocks_lifted_in_the_package(
+        self, conn: Connection, connection_id: str, debtors: Iterable[Debtor], now: datetime
+    ) -> None:
+        """A debtor arconnect blocked that the package now shows unblocked was released by a person:
+        the block is no longer ours, so a later block (the bookkeeper's) is never lifted by us."""
+        released = sorted({d.source_id for d in debtors if not d.blocked})
+        b = t.debtor_blocks.c
+        for chunk in _chunks(released):
+            conn.execute(
+                sa.update(t.debtor_blocks)
+                .where(b.connection_id == connection_id, b.debtor_source_id.in_(chunk), b.lifted_on.is_(None))
+                .values(lifted_on=now.date())
+            )
 
     def _mark_deleted(
         self, conn: Connection, connection_id: str, stream: str, source_ids: Iterable[str], now: datetime

@@ -116,6 +116,18 @@ def test_plan_connection_reads_the_rules_and_warns_of_double_dunning(home: Path)
         assert {a.kind for a in quiet.actions} == {ActionKind.SET_CREDIT_LIMIT}
 
 
+def test_a_moneybird_plan_says_where_blocks_go_since_contacts_have_no_block_field(home: Path) -> None:
+    with Store(cfg.database_url()) as store:
+        store.migrate()
+        fill(store)
+        moneybird = connection(str(EXAMPLES / "nl-practice.yaml")).model_copy(
+            update={"package": "moneybird", "block_field": "Kredietstop"}
+        )
+        [warning] = plan_connection(moneybird, store, RUN).warnings
+        assert "Moneybird contacts have no block or credit-limit field" in warning
+        assert "'Kredietstop'" in warning
+
+
 def test_history_from_the_journal_moves_items_up_the_ladder(home: Path) -> None:
     with Store(cfg.database_url()) as store:
         store.migrate()

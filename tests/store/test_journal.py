@@ -10,7 +10,7 @@ import pytest
 
 from connector.model import ActionKind, ApplyOutcome, ApplyResult
 from connector.store import JournalEntry, Store
-from tests.store.builders import action
+from tests.store.builders import action, debtor, page
 
 
 def test_journal_begin_records_a_new_action_as_pending(store: Store) -> None:
@@ -121,6 +121,16 @@ def test_blocks_set_by_arconnect_are_remembered_until_lifted(store: Store) -> No
     assert store.blocks_by_us("c1") == {"D2"}
     store.record_block("c1", "D1", "over limit again", date(2025, 4, 1))
     assert store.blocks_by_us("c1") == {"D1", "D2"}
+
+
+def test_a_block_of_ours_that_a_person_lifted_in_the_package_is_no_longer_ours(store: Store) -> None:
+    store.record_block("c1", "D1", "over limit", date(2025, 3, 1))
+    store.record_block("c1", "D2", "over limit", date(2025, 3, 1))
+    store.save_page("c1", "debtors", page([debtor("c1", "D1", blocked=True), debtor("c1", "D2", blocked=False)]))
+    assert store.blocks_by_us("c1") == {"D1"}
+    # The bookkeeper blocks D2 again by hand: the sync sees it blocked, but it is not ours to lift.
+    store.save_page("c1", "debtors", page([debtor("c1", "D2", blocked=True)]))
+    assert store.blocks_by_us("c1") == {"D1"}
 
 
 def test_disputes_pause_items_until_resolved(store: Store) -> None:
