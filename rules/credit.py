@@ -112,7 +112,9 @@ def decide(
     amount = exposure(policy, items, run_date, disputed_ids, open_total)
     where = f"policy {policy.name}, {_buckets(policy)}"
     if amount > limit:
-        if not debtor.blocked:
+        # A block arconnect set and still holds is in force even when the snapshot predates it (an
+        # apply without a sync in between); a person lifting it shows in the next sync and ends it.
+        if not debtor.blocked and not blocked_by_us:
             out.append(
                 CreditDecision(
                     ActionKind.BLOCK, policy.name, limit, amount,

@@ -429,6 +429,13 @@ def test_a_block_already_in_place_is_not_planned_again() -> None:
     assert credit_only(plan(snapshot([business], [item("I1", "600", date(2026, 1, 14))]), rules(CREDIT), date(2026, 1, 15))) == []
 
 
+def test_our_block_is_not_planned_again_when_the_snapshot_predates_it() -> None:
+    # apply without a sync in between: the store still shows the debtor unblocked, but the block is ours
+    business = debtor(blocked=False, credit_limit=Money.of("500", "EUR"))
+    snap = snapshot([business], [item("I1", "600", date(2026, 1, 14))], blocks_by_us=["D1"])
+    assert credit_only(plan(snap, rules(CREDIT), date(2026, 1, 15))) == []
+
+
 def test_the_plan_is_sorted_and_repeatable() -> None:
     debtors = [debtor(f"D{n}") for n in (3, 1, 2)]
     items = [item(f"I{n}", "100", date(2026, 1, 5), debtor_id=f"D{n}") for n in (2, 3, 1)]
