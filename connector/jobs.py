@@ -26,7 +26,7 @@ import httpx
 from connector import config as cfg
 from connector.auth import CredentialAuth, SecretStore, load_tokens, open_secret_store
 from connector.auth.oauth2 import utc_now
-from connector.errors import ArconnectError, Busy, ReauthRequired
+from connector.errors import ArconnectError, Busy, ReauthRequired, TransientError
 from connector.http import make_client
 from connector.lease import connection_lease
 from connector.observability import report_problem, report_recovered
@@ -222,6 +222,11 @@ def keepalive_job(credential_name: str) -> dict[str, Any]:
     return _guarded("keepalive", subject, lambda: keepalive(credential_name)).as_dict()
 
 
+def _days_up(left: timedelta) -> int:
+    """Whole days, rounded up: 2 days and 23 hours left is "within 3 days"."""
+    return max(0, -(-left // timedelta(days=1)))
+
+
 def keepalive(credential_name: str, *, clock: Callable[[], datetime] | None = None) -> JobOutcome:
     """The keep-alive job's body: :func:`keep_alive`, then what to tell the bookkeeper (once a day)."""
     from connector.auth.tokens import relink_hint
@@ -236,10 +241,22 @@ def keepalive(credential_name: str, *, clock: Callable[[], datetime] | None = No
     except ReauthRequired as exc:
         report_problem(store, subject, "relink", f"needs re-linking now: {exc}")
         return JobOutcome("keepalive", subject, "failed", str(exc))
+    except TransientError as exc:
+        # The package's token endpoint is down: the refresh token keeps ageing meanwhile, so the
+        # bookkeeper hears days ahead when it would lapse before the next keep-alive succeeds.
+        stored = load_tokens(secret_store, credential.name, credential.package)
+        expires = stored.refresh_expires_at if stored is not None else None
+        now = (clock or utc_now)()
+        if expires is not None and expires - now <= RELINK_WARN_WITHIN:
+            report_problem(store, subject, "relink-soon",
+                           f"will need re-linking within {_days_up(expires - now)} day(s) (by {expires.date().isoformat()}) "
+                           f"unless a refresh succeeds first ({exc}): {hint}")
+        report_problem(store, subject, "keepalive", f"keepalive failed: {exc}")
+        return JobOutcome("keepalive", subject, "failed", str(exc))
     report_recovered(store, subject, "relink")
     if kept.lapses_in is not None and kept.lapses_in <= RELINK_WARN_WITHIN:
         by = ((clock or utc_now)() + kept.lapses_in).date().isoformat()
-        days = max(0, kept.lapses_in.days)
+        days = _days_up(kept.lapses_in)
         report_problem(store, subject, "relink-soon", f"will need re-linking within {days} day(s) (by {by}): {hint}")
     else:
         report_recovered(store, subject, "relink-soon")

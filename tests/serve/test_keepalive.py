@@ -67,3 +67,20 @@ def test_a_lapsed_grant_is_announced_once_a_day_with_the_relink_command(
     assert len(errors) == 1
     assert errors[0].startswith("credential:exact-serve: needs re-linking now")
     assert "arconnect link exact --name exact-serve" in errors[0]
+
+
+def test_a_refresh_token_about_to_lapse_while_the_token_endpoint_is_down_is_announced_days_ahead(
+    linked_factory: Callable[..., Linked], caplog: pytest.LogCaptureFixture
+) -> None:
+    linked: Linked = linked_factory(1)
+    linked.app.clock.advance(27 * DAY)  # 27 days unused: three days left on Exact's 30-day refresh token
+    linked.app.faults.fail(503, endpoint="oauth2/token", times=1000)
+    with caplog.at_level(logging.ERROR, logger="arconnect.serve"):
+        outcomes = [keepalive("exact-serve", clock=lambda: later(27)) for _ in range(2)]
+    assert [o.outcome for o in outcomes] == ["failed"] * 2
+    warnings = [r.getMessage() for r in caplog.records if "will need re-linking" in r.getMessage()]
+    assert len(warnings) == 1  # once a day, however often the job runs
+    assert warnings[0].startswith("credential:exact-serve: will need re-linking within 3 day(s)")
+    assert "arconnect link exact --name exact-serve" in warnings[0]
+    linked.app.faults.clear()  # the endpoint is back: the next keep-alive refreshes and the warning ends
+    assert keepalive("exact-serve", clock=lambda: later(27)).outcome == "ok"
