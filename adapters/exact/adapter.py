@@ -77,6 +77,7 @@ from connector.model import (
     to_decimal,
 )
 from connector.ports import Capability, NoState, StateReader
+from connector.writeback import action_summary
 
 log = logging.getLogger("arconnect.exact")
 
@@ -436,7 +437,7 @@ class ExactAdapter:
                 {
                     "Account": debtor,
                     "Subject": f"{marker} {DUNNING_NOTES[kind]}"[:200],
-                    "Notes": _note_text(action),
+                    "Notes": action_summary(action),
                     "Date": _exact_date(action.run_date),
                 },
             )
@@ -454,19 +455,6 @@ DUNNING_NOTES: dict[ActionKind, str] = {
 def _exact_date(day: date) -> str:
     """Dates are written as ISO datetimes without offset (§2.5 filters; writes accept the same)."""
     return f"{day.isoformat()}T00:00:00"
-
-
-def _note_text(action: PlannedAction) -> str:
-    parts = [action.reason]
-    if action.amount is not None:
-        parts.append(f"Amount: {action.amount}")
-    if action.costs is not None and not action.costs.is_zero():
-        parts.append(f"Costs: {action.costs}")
-    if action.item_source_ids:
-        parts.append("Items: " + ", ".join(action.item_source_ids))
-    if action.channel:
-        parts.append(f"Channel: {action.channel}")
-    return "\n".join(parts)
 
 
 def _quarantine(stream: str, row: Mapping[str, Any], exc: Exception) -> Quarantined:

@@ -60,6 +60,7 @@ from connector.model import (
     to_decimal,
 )
 from connector.ports import Capability, NoState, StateReader
+from connector.writeback import action_summary
 
 RecordT = TypeVar("RecordT", Debtor, OpenItem)
 
@@ -399,7 +400,7 @@ class MoneybirdAdapter:
     def _invoice_notes(self, action: PlannedAction, title: str) -> ApplyResult:
         invoices = self._need_items(action)
         marker = self.marker(action)
-        text = f"{marker} {title}\n{_note_text(action)}"
+        text = f"{marker} {title}\n{action_summary(action)}"
         posted = []
         for ident, invoice in invoices.items():
             if _has_marker(invoice, marker):
@@ -440,7 +441,7 @@ class MoneybirdAdapter:
         contact = self._contact(action.debtor_source_id)
         marker = self.marker(action)
         body: dict[str, Any] = {"note": f"{marker} Bellen over openstaande facturen (call about overdue invoices)\n"
-                                        f"{_note_text(action)}", "todo": True}
+                                        f"{action_summary(action)}", "todo": True}
         wanted = action.details.get("assignee") or self.assignee
         if wanted:
             user = self._user_id(wanted)
@@ -479,7 +480,7 @@ class MoneybirdAdapter:
                                reason=f"custom field {self.block_field!r} already says {'blocked' if block else 'not blocked'}")
         marker = self.marker(action)
         title = "Geblokkeerd door arconnect (blocked)" if block else "Blokkade opgeheven door arconnect (unblocked)"
-        self._contact_note_once(contact, marker, {"note": f"{marker} {title}\n{_note_text(action)}"})
+        self._contact_note_once(contact, marker, {"note": f"{marker} {title}\n{action_summary(action)}"})
         self._set_field(action.debtor_source_id, field_id, BLOCK_VALUE if block else "")
         return ApplyResult(outcome=ApplyOutcome.DONE, remote_reference=action.debtor_source_id,
                            reason=f"written to contact custom field {self.block_field!r}")
@@ -516,16 +517,3 @@ def _has_marker(entity: Mapping[str, Any], marker: str) -> bool:
     return any(isinstance(n, dict) and marker in str(n.get("note") or "") for n in notes)
 
 
-def _note_text(action: PlannedAction) -> str:
-    parts = [action.reason]
-    if action.amount is not None:
-        parts.append(f"Bedrag / amount: {action.amount}")
-    if action.costs is not None and not action.costs.is_zero():
-        parts.append(f"Kosten / costs: {action.costs}")
-    if action.interest is not None and not action.interest.is_zero():
-        parts.append(f"Rente / interest: {action.interest}")
-    if action.item_source_ids:
-        parts.append("Facturen / invoices: " + ", ".join(action.item_source_ids))
-    if action.step:
-        parts.append(f"Stap / step: {action.step}")
-    return "\n".join(parts)

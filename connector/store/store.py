@@ -210,6 +210,22 @@ def _record_row(record: Record, now: datetime) -> dict[str, Any]:
     return row
 
 
+def _run_row(row: sa.Row[Any]) -> RunRow:
+    return RunRow(
+        id=row.id,
+        connection_id=row.connection_id,
+        kind=row.kind,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        outcome=row.outcome,
+        counts=dict(row.counts),
+        api_calls=row.api_calls,
+        rate_limited=row.rate_limited,
+        error=row.error,
+        runner=row.runner,
+    )
+
+
 def _entry(row: sa.Row[Any]) -> JournalEntry:
     m = row._mapping
     return JournalEntry(
@@ -809,22 +825,7 @@ class Store:
         if connection_id is not None:
             statement = statement.where(r.connection_id == connection_id)
         with self._engine.connect() as conn:
-            return [
-                RunRow(
-                    id=row.id,
-                    connection_id=row.connection_id,
-                    kind=row.kind,
-                    started_at=row.started_at,
-                    finished_at=row.finished_at,
-                    outcome=row.outcome,
-                    counts=dict(row.counts),
-                    api_calls=row.api_calls,
-                    rate_limited=row.rate_limited,
-                    error=row.error,
-                    runner=row.runner,
-                )
-                for row in conn.execute(statement)
-            ]
+            return [_run_row(row) for row in conn.execute(statement)]
 
     def close_abandoned_runs(self, connection_id: str) -> int:
         """Mark the connection's unfinished runs ``interrupted``; call it only under the connection's
@@ -845,22 +846,7 @@ class Store:
         newest = sa.select(sa.func.max(r.id)).group_by(r.connection_id, r.kind).scalar_subquery()
         statement = sa.select(t.runs).where(r.id.in_(newest)).order_by(r.connection_id, r.kind)
         with self._engine.connect() as conn:
-            return [
-                RunRow(
-                    id=row.id,
-                    connection_id=row.connection_id,
-                    kind=row.kind,
-                    started_at=row.started_at,
-                    finished_at=row.finished_at,
-                    outcome=row.outcome,
-                    counts=dict(row.counts),
-                    api_calls=row.api_calls,
-                    rate_limited=row.rate_limited,
-                    error=row.error,
-                    runner=row.runner,
-                )
-                for row in conn.execute(statement)
-            ]
+            return [_run_row(row) for row in conn.execute(statement)]
 
     # -- notices (reported at most once a day) -------------------------------------------------
 
