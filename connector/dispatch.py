@@ -259,7 +259,7 @@ class Dispatcher:
                 "document_subject": letter.subject,
                 "document_body": letter.text,
                 "document_html": letter.html,
-                "document_file": f"{action.run_date.isoformat()}-{action.template or action.kind.value}.html",
+                "document_file": f"{action.run_date.isoformat()}-{action.template or action.kind.value}.pdf",
             }
             return self.adapter_apply(action.model_copy(update={"details": details}))
         if effect == Effect.PACKAGE and Capability.SEND_REMINDER not in self.capabilities and action.kind in MESSAGE_KINDS:

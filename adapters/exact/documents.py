@@ -5,17 +5,17 @@ reference/exact.md §7 ("store the letter PDF"): ``documents/Documents`` (G, P, 
 55 = "Miscellaneous", the value of Exact's SDK example), ``Account``, ``Body``, ``DocumentDate``.
 Attachment fields: ``Document``, ``FileName``, ``Attachment`` (base64).
 
-What the reference does not give us: a documented ``Category`` for dunning letters (left empty) and
-a PDF renderer; the attachment is the letter as HTML (``<date>-<step>.html``), which Exact stores
-and shows as a file like any other.
+The attachment is the letter as PDF (``<date>-<step>.pdf``, rendered by
+:mod:`connector.channels.pdf` from the letter's text). What the reference does not give us: a
+documented ``Category`` for dunning letters (left empty).
 
 Write-once like notes and tasks: the document's ``Subject`` carries the ``[arconnect …]`` marker of
 the effect's idempotency key; before posting, the account's documents are searched for it. A crash
 between the document and its attachment is repaired on the next try: the document is found, its
 attachments are listed, and the missing attachment is posted.
 
-The action carries what to store in ``details``: ``document_subject``, ``document_body`` (text),
-``document_html`` and ``document_file``.
+The action carries what to store in ``details``: ``document_subject``, ``document_body`` (the
+letter's text, also the PDF's content) and ``document_file``.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from datetime import date
 from typing import Any, Protocol
 
 from adapters.exact.client import JSON_HEADERS, odata_rows
+from connector.channels.pdf import letter_pdf
 from connector.http import ApiClient
 from connector.model import ApplyOutcome, ApplyResult, PlannedAction
 
@@ -81,8 +82,9 @@ def post_document(writer: ExactWriter, action: PlannedAction, marker: str | None
     marker = marker or write_once_marker(action.idempotency_key)
     details = action.details
     subject = f"{marker} {details.get('document_subject') or action.kind.value}"[:200]
-    file_name = details.get("document_file") or f"{action.run_date.isoformat()}-{action.step or action.kind.value}.html"
-    html = details.get("document_html") or details.get("document_body") or ""
+    file_name = details.get("document_file") or f"{action.run_date.isoformat()}-{action.step or action.kind.value}.pdf"
+    title = details.get("document_subject") or action.kind.value
+    pdf = letter_pdf(title, details.get("document_body") or "")
     account = action.debtor_source_id
     existing = find_document(writer, account, marker)
     if existing is None:
@@ -105,6 +107,6 @@ def post_document(writer: ExactWriter, action: PlannedAction, marker: str | None
     _post(writer, "documents/DocumentAttachments", {
         "Document": document_id,
         "FileName": file_name,
-        "Attachment": base64.b64encode(html.encode("utf-8")).decode("ascii"),
+        "Attachment": base64.b64encode(pdf).decode("ascii"),
     })
     return ApplyResult(outcome=outcome, remote_reference=document_id)

@@ -16,12 +16,13 @@ def key_digest(idempotency_key: str) -> str:
     return hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:16]
 
 
-def write_atomic(path: Path, data: str) -> None:
+def write_atomic(path: Path, data: str | bytes) -> None:
     """Write via a temporary file and rename, so a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8", newline="") as handle:
-        handle.write(data)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    with tmp.open("wb") as handle:
+        handle.write(raw)
         handle.flush()
         os.fsync(handle.fileno())
     tmp.replace(path)

@@ -52,7 +52,7 @@ def letter_action(account: str, key: str = "reminder-1#document") -> PlannedActi
         idempotency_key=key, connection_id="c", debtor_source_id=account, kind=ActionKind.REMINDER, step="reminder",
         run_date=RUN, reason="1 day overdue", template="reminder",
         details={"effect": "document", "document_subject": "Betalingsherinnering", "document_body": "tekst",
-                 "document_html": "<p>Betalingsherinnering</p>", "document_file": "2026-03-02-reminder.html"},
+                 "document_html": "<p>Betalingsherinnering</p>", "document_file": "2026-03-02-reminder.pdf"},
     )
 
 
@@ -67,8 +67,10 @@ def test_the_letter_is_stored_as_a_document_with_the_letter_attached(adapter: Ex
     assert document["Subject"] == f"{write_once_marker('reminder-1#document')} Betalingsherinnering"
     [attachment] = sandbox.attachments(NL)
     assert attachment["Document"] == document["ID"]
-    assert attachment["FileName"] == "2026-03-02-reminder.html"
-    assert base64.b64decode(attachment["Attachment"]) == b"<p>Betalingsherinnering</p>"
+    assert attachment["FileName"] == "2026-03-02-reminder.pdf"
+    pdf = base64.b64decode(attachment["Attachment"])
+    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+    assert b"(Betalingsherinnering)" in pdf and b"(tekst)" in pdf  # the letter's subject and text, as PDF strings
 
 
 def test_a_document_is_written_once(adapter: ExactAdapter, sandbox: ExactSandbox) -> None:
