@@ -15,7 +15,7 @@ from connector.config import ConnectionConfig, CredentialConfig
 from connector.errors import ConfigError
 from connector.http import ApiClient, PackageHttp
 from connector.model import Administration
-from connector.ports import Adapter, StateReader
+from connector.ports import Adapter, Capability, StateReader
 
 KNOWN_PACKAGES = ("exact", "moneybird", "twinfield", "adsolut")
 
@@ -38,6 +38,8 @@ class PackageSpec:
     #: what ``arconnect plan`` must tell the bookkeeper about this package for a connection
     #: (Exact: its own reminders cannot be switched off; Moneybird: no block field)
     plan_warnings: Callable[[ConnectionConfig], list[str]] = lambda _connection: []
+    #: what the package's API lets arconnect do (the adapter's own ``capabilities``), for planning
+    capabilities: frozenset[Capability] = frozenset()
 
 
 def package_spec(name: str) -> PackageSpec:

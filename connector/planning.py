@@ -26,6 +26,7 @@ from connector.config import ConnectionConfig
 from connector.errors import ConfigError
 from connector.model import PlannedAction
 from connector.packages import package_spec
+from connector.ports import Capability
 from connector.store import Store
 from connector.store import tables as t
 from rules.engine import plan
@@ -153,6 +154,7 @@ def build_snapshot(
         items_under_plan=frozenset(store.items_under_plan(cid, run_date)),
         blocks_by_us=frozenset(store.blocks_by_us(cid)),
         reminders_sent_by=reminders_sent_by,
+        pauses_source_reminders=Capability.PAUSE_SOURCE_REMINDERS in package_spec(connection.package).capabilities,
     )
     for entry in store.journal(cid):
         snapshot.add_journal(entry.action, entry.state.value)

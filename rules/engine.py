@@ -18,6 +18,8 @@ Per debtor, per open item:
    kind, flagged ``unknown_kind``) only on items whose 14-day letter term has passed (NL) / after
    the free first reminder and its term (BE); interest per item when the step asks for it.
 7. **Credit limits** (:mod:`rules.credit`) block, unblock (our own blocks only) and set limits.
+8. Where the package can pause its **own reminders** per item (Moneybird), they are paused on every
+   open invoice arconnect dunns and resumed when the package takes reminding back.
 
 The idempotency key of a step is sha256 of connection, debtor, profile, step and the sorted item
 ids: the same step for the same items on a later day gets the same key, so the journal never
@@ -137,12 +139,45 @@ def _plan(snapshot: Snapshot, rules: Rules, run_date: date) -> list[PlannedActio
         open_total = sum((i.open_base for i in items), ZERO)
         if dunning_on and items:
             _dunning(ctx, debtor, items, open_total, segmenter, ladders, actions)
+        if snapshot.pauses_source_reminders:
+            _source_reminders(ctx, debtor, items, dunning_on, actions)
         ours = debtor_id in snapshot.blocks_by_us
         if credit.policies or ours:
             held_by_dunning = ours and _held(ctx, items, ladders)
             _credit(ctx, debtor, items, open_total, credit, held_by_dunning, actions)
     actions.sort(key=lambda a: (a.debtor_source_id, KIND_ORDER[a.kind], a.step or "", a.idempotency_key))
     return actions
+
+
+def _source_reminders(
+    ctx: _Context, debtor: SnapDebtor, items: list[SnapItem], dunning_on: bool, actions: list[PlannedAction]
+) -> None:
+    """Where the package can pause its own reminders per item (Moneybird's workflows), pause them on
+    every open invoice arconnect dunns, so the debtor is never reminded twice; resume them when the
+    package takes reminding back (``reminders_sent_by: package``). Paid items need neither."""
+    paused = ctx.snapshot.paused_in_source
+    if dunning_on:
+        ids = sorted(i.source_id for i in items if i.open > 0 and i.source_id not in paused)
+        kind, verb = ActionKind.PAUSE_SOURCE_REMINDERS, "pause"
+        reason = "arconnect dunns these invoices: the package's own reminders are paused so nobody is reminded twice"
+    else:
+        ids = sorted(i.source_id for i in items if i.source_id in paused)
+        kind, verb = ActionKind.RESUME_SOURCE_REMINDERS, "resume"
+        reason = "the package sends reminders again: its own reminders resume on the invoices arconnect had paused"
+    if not ids:
+        return
+    snapshot = ctx.snapshot
+    actions.append(
+        PlannedAction(
+            idempotency_key=idempotency_key(snapshot.connection_id, debtor.source_id, verb, ",".join(ids)),
+            connection_id=snapshot.connection_id,
+            debtor_source_id=debtor.source_id,
+            item_source_ids=tuple(ids),
+            kind=kind,
+            run_date=ctx.run_date,
+            reason=reason,
+        )
+    )
 
 
 def _held(ctx: _Context, items: list[SnapItem], ladders: dict[str, Ladder]) -> bool:

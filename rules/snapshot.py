@@ -93,6 +93,10 @@ class Snapshot:
     blocks_by_us: frozenset[str] = frozenset()
     last_run_date: date | None = None
     reminders_sent_by: str | None = None
+    #: the package lets arconnect pause its own reminders per item (Moneybird), and the items
+    #: arconnect paused there and has not resumed (from the journal)
+    pauses_source_reminders: bool = False
+    paused_in_source: set[str] = field(default_factory=set)
 
     def item_count(self) -> int:
         return sum(len(items) for items in self.items_by_debtor.values())
@@ -114,6 +118,7 @@ class Snapshot:
         items_under_plan: Iterable[str] = (),
         blocks_by_us: Iterable[str] = (),
         reminders_sent_by: str | None = None,
+        pauses_source_reminders: bool = False,
     ) -> Snapshot:
         """A snapshot from common-model objects; ``journal`` is (action, state) pairs."""
         open_items = [i for i in items if i.status.value in ("open", "disputed")]
@@ -136,6 +141,7 @@ class Snapshot:
             items_under_plan=frozenset(items_under_plan),
             blocks_by_us=frozenset(blocks_by_us),
             reminders_sent_by=reminders_sent_by,
+            pauses_source_reminders=pauses_source_reminders,
         )
         for action, state in journal:
             snapshot.add_journal(action, state)
@@ -152,6 +158,10 @@ class Snapshot:
             previous = self.last_message.get(debtor)
             if previous is None or action.run_date > previous:
                 self.last_message[debtor] = action.run_date
+        if action.kind == ActionKind.PAUSE_SOURCE_REMINDERS and state != ApplyOutcome.UNSUPPORTED.value:
+            self.paused_in_source.update(action.item_source_ids)
+        if action.kind == ActionKind.RESUME_SOURCE_REMINDERS and state != ApplyOutcome.UNSUPPORTED.value:
+            self.paused_in_source.difference_update(action.item_source_ids)
         if action.kind == ActionKind.BLOCK:
             self.blocks_applied[debtor] = self.blocks_applied.get(debtor, 0) + 1
         if action.kind == ActionKind.UNBLOCK:

@@ -50,4 +50,5 @@ PACKAGE = PackageSpec(
     administrations=_administrations,
     make_adapter=_make_adapter,
     plan_warnings=_plan_warnings,
+    capabilities=ExactAdapter.capabilities,
 )

@@ -56,6 +56,7 @@ PACKAGE = PackageSpec(
     make_adapter=_make_adapter,
     scopes=SCOPES,
     plan_warnings=_plan_warnings,
+    capabilities=MoneybirdAdapter.capabilities,
 )
 
 __all__ = ["PACKAGE", "MoneybirdAdapter", "limitations"]

@@ -102,6 +102,11 @@ def test_sync_plan_apply_and_a_second_apply_changes_nothing(world: World) -> Non
     limits = [r.action for r in first.results if r.action.kind == ActionKind.SET_CREDIT_LIMIT and r.outcome == ApplyOutcome.DONE]
     assert all(a.credit_limit and fields[(a.debtor_source_id, "Kredietlimiet")] == f"{a.credit_limit.amount:f}" for a in limits)
 
+    # Moneybird's own workflow reminders are paused on every open invoice arconnect now dunns.
+    paused = {i for r in first.results if r.action.kind == ActionKind.PAUSE_SOURCE_REMINDERS for i in r.action.item_source_ids}
+    assert paused and paused <= set(after_first["paused"])
+    assert set(world.sandbox.open_invoices(NL)) <= set(after_first["paused"])
+
     second = apply_connection(world.connection, run_date)
     assert second.changed == 0
     assert remote_state(world) == after_first

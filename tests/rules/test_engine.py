@@ -492,3 +492,40 @@ def test_item_facts_are_valid_json_whatever_the_document_number() -> None:
     odd = item("I1", "100", date(2026, 1, 5)).model_copy(update={"document_number": 'F"2026\\01 ü'})
     [action] = plan(snapshot([debtor()], [odd]), R, date(2026, 1, 6))
     assert json.loads(action.details["items"])[0]["document_number"] == 'F"2026\\01 ü'
+
+
+def source_reminder_actions(actions: list[PlannedAction]) -> list[tuple[ActionKind, tuple[str, ...]]]:
+    kinds = (ActionKind.PAUSE_SOURCE_REMINDERS, ActionKind.RESUME_SOURCE_REMINDERS)
+    return [(a.kind, a.item_source_ids) for a in actions if a.kind in kinds]
+
+
+def test_the_packages_own_reminders_are_paused_on_every_open_invoice_arconnect_dunns() -> None:
+    items = [
+        item("I1", "100", date(2026, 1, 5)),
+        item("I2", "200", date(2026, 2, 5)),  # not due yet: still arconnect's to dun, so paused too
+        item("I3", "-50", date(2026, 1, 1), kind=ItemKind.CREDIT_NOTE),  # nothing to remind of
+    ]
+    snap = snapshot([debtor()], items, pauses_source_reminders=True)
+    assert source_reminder_actions(plan(snap, R, date(2026, 1, 6))) == [(ActionKind.PAUSE_SOURCE_REMINDERS, ("I1", "I2"))]
+
+
+def test_paused_invoices_are_not_paused_again_and_a_new_invoice_is() -> None:
+    paused = journal_step(("I1",), "", date(2026, 1, 6), kind=ActionKind.PAUSE_SOURCE_REMINDERS)
+    items = [item("I1", "100", date(2026, 1, 5)), item("I2", "200", date(2026, 2, 5))]
+    snap = snapshot([debtor()], items, [paused], pauses_source_reminders=True)
+    assert source_reminder_actions(plan(snap, R, date(2026, 1, 7))) == [(ActionKind.PAUSE_SOURCE_REMINDERS, ("I2",))]
+
+
+def test_when_the_package_takes_reminding_back_only_what_arconnect_paused_resumes() -> None:
+    paused = journal_step(("I1",), "", date(2026, 1, 6), kind=ActionKind.PAUSE_SOURCE_REMINDERS)
+    items = [item("I1", "100", date(2026, 1, 5)), item("I2", "200", date(2026, 1, 5))]
+    snap = snapshot([debtor()], items, [paused], pauses_source_reminders=True, reminders_sent_by="package")
+    assert source_reminder_actions(plan(snap, R, date(2026, 1, 7))) == [(ActionKind.RESUME_SOURCE_REMINDERS, ("I1",))]
+    resumed = journal_step(("I1",), "", date(2026, 1, 7), kind=ActionKind.RESUME_SOURCE_REMINDERS)
+    again = snapshot([debtor()], items, [paused, resumed], pauses_source_reminders=True, reminders_sent_by="package")
+    assert source_reminder_actions(plan(again, R, date(2026, 1, 8))) == []
+
+
+def test_a_package_that_cannot_pause_its_reminders_gets_no_pause_actions() -> None:
+    snap = snapshot([debtor()], [item("I1", "100", date(2026, 1, 5))])
+    assert source_reminder_actions(plan(snap, R, date(2026, 1, 6))) == []
