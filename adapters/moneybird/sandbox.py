@@ -14,7 +14,16 @@ OAuth and rate limiting, :mod:`adapters.moneybird.sandbox_query` for filters and
 * §7 ``send_reminders``: 200 with the JSON integer ``200`` (the spec's ``status_code`` response schema).
   Effect [INFERRED]: ``reminder_count`` + 1, state ``reminded``, ``next_reminder`` moves by the next
   workflow step delay, event ``sales_invoice_send_reminder_email`` or ``…_manually``. Only invoices that
-  are open, late or reminded and belong to ``contact_id`` may be in a reminder (422 otherwise).
+  are open, late or reminded and belong to ``contact_id`` may be in a reminder (422 otherwise), and
+  each entry's invoices must carry the entry's ``workflow_id``, ``document_style_id`` and ``identity_id``
+  (spec: "Reminders are grouped by workflow, identity and document style"; 422 otherwise, body
+  [UNVERIFIED]). The reference says nothing about refusing unknown ids on their own, so an unknown
+  workflow is only refused through that rule (no invoice has it).
+* Every administration has two invoice workflows, two document styles and two identities (the
+  default one only at ``GET /identities/default``; spec: ``GET /identities`` "does not include the
+  default identity"). With ``AdministrationSpec(varied_layouts=True)`` (``small()`` and the served
+  sandboxes) generated invoices are mostly on the defaults, some on the others, drawn from the seed,
+  so one contact can need several reminders.
 * §7 notes: adding a note bumps the invoice's ``updated_at``/``version`` [INFERRED].
 * §9 401 without a valid token: ``{"error":"Invalid access token","symbolic":{"access_token":"invalid"}}``
   [UNVERIFIED body]; a missing scope: 401 ``{"error":"No access to sales_invoices"}`` (spec example).
@@ -53,9 +62,13 @@ from adapters.moneybird.sandbox_auth import (
 from adapters.moneybird.sandbox_data import (
     AMSTERDAM,
     CENT,
+    DOCUMENT_STYLES,
+    IDENTITIES,
     KIND_CONTACT,
+    KIND_FIXED,
     KIND_INVOICE,
     KIND_PAYMENT,
+    WORKFLOWS,
     AdministrationSpec,
     AdminState,
     ContactRec,
@@ -74,6 +87,7 @@ from adapters.moneybird.sandbox_render import (
     administration_json,
     contact_json,
     custom_fields_json,
+    default_identity_json,
     document_styles_json,
     identities_json,
     invoice_json,
@@ -165,14 +179,15 @@ class MoneybirdSandbox(SandboxApp):
 
     @classmethod
     def small(cls, seed: int = 42, *, clock: SandboxClock | None = None, **kwargs: Any) -> MoneybirdSandbox:
-        """Two administrations (NL and BE), 40 + 25 contacts, 150 + 60 sales invoices."""
+        """Two administrations (NL and BE), 40 + 25 contacts, 150 + 60 sales invoices, varied layouts."""
         return cls(
             seed=seed,
             clock=clock,
             administrations=(
-                AdministrationSpec(id="123456789012345678", name="Parkietje B.V.", contacts=40, invoices=150),
+                AdministrationSpec(id="123456789012345678", name="Parkietje B.V.", contacts=40, invoices=150,
+                                   varied_layouts=True),
                 AdministrationSpec(id="223456789012345678", name="Kanarie BV", contacts=25, invoices=60,
-                                   country="BE", language="nl-be"),
+                                   country="BE", language="nl-be", varied_layouts=True),
             ),
             **kwargs,
         )
@@ -230,6 +245,8 @@ class MoneybirdSandbox(SandboxApp):
             ("GET", "document_styles", "document_styles", self._simple(document_styles_json),
              frozenset({"settings", "sales_invoices", "estimates"})),
             ("GET", "identities", "identities", self._simple(identities_json), frozenset({"settings"})),
+            ("GET", "identities/default", "identities/default", self._simple(default_identity_json),
+             frozenset({"settings"})),
             ("GET", "users", "users", self._simple(users_json), frozenset({"settings"})),
         ]
         for method, path, name, handler, scopes in routes:
@@ -537,7 +554,7 @@ class MoneybirdSandbox(SandboxApp):
             return False
         if flt.contact_id is not None and flt.contact_id != self._contact_id(rec):
             return False
-        if flt.workflow_id is not None and flt.workflow_id != self._admin_of(rec).fixed_id(10):
+        if flt.workflow_id is not None and flt.workflow_id != self._admin_of(rec).fixed_id(rec.workflow):
             return False
         if flt.created_after is not None and not rec.created_at > flt.created_after:
             return False
@@ -754,12 +771,20 @@ class MoneybirdSandbox(SandboxApp):
             if method not in ("Email", "Manual"):
                 raise _invalid("delivery_method", "is not included in the list", "inclusion")
             contact_id = str(item["contact_id"])
-            if str(item["workflow_id"]) != admin.fixed_id(10):
-                raise _invalid("workflow", "must exist", "blank")
+            layout = (str(item["workflow_id"]), str(item["document_style_id"]), str(item["identity_id"]))
             for ident in item["sales_invoice_ids"]:
                 rec = self._invoice(admin, str(ident))
+                # Spec ``sales_invoice_ids``: "Sales invoices of this contact to include in the reminder."
                 if self._contact_id(rec) != contact_id:
                     raise _invalid("sales_invoice_ids", "must belong to the contact", "invalid")
+                # Spec send_reminders description: "Reminders are grouped by workflow, identity and
+                # document style ... Only by grouping reminders like this, we can assure the right content
+                # and layout" — so an entry's invoices carry the entry's own three ids (reference §7).
+                # Status 422 is one the spec lists for this endpoint; the body is [UNVERIFIED].
+                own = (admin.fixed_id(rec.workflow), admin.fixed_id(rec.document_style), admin.fixed_id(rec.identity))
+                if own != layout:
+                    raise _invalid("sales_invoice_ids", "must have the workflow, document style and identity of "
+                                                        "the reminder", "invalid")
                 if rec.state(today) not in ("open", "late", "reminded"):
                     raise _invalid("sales_invoice_ids", "contains an invoice that cannot be reminded", "invalid")
                 plan.append((rec, method, contact_id, item.get("email_address")))
@@ -847,9 +872,27 @@ class MoneybirdSandbox(SandboxApp):
         due_date: date | None = None,
         currency: str | None = None,
         reference: str = "Nieuwe factuur",
+        workflow_id: str | None = None,
+        document_style_id: str | None = None,
+        identity_id: str | None = None,
     ) -> str:
-        """A new sent (open) invoice; ``amount`` is the total incl. 21% VAT. Returns its id."""
+        """A new sent (open) invoice; ``amount`` is the total incl. 21% VAT. Returns its id.
+
+        ``workflow_id``/``document_style_id``/``identity_id`` default to the administration's defaults
+        and must be one of the ids ``GET /workflows``, ``/document_styles``, ``/identities[/default]`` list.
+        """
         admin = self.admin(administration_id)
+
+        def fixed(ident: str | None, options: tuple[int, ...]) -> int:
+            number = options[0] if ident is None else admin.index_of(KIND_FIXED, ident)
+            if number not in options:
+                raise KeyError(ident)
+            assert number is not None
+            return number
+
+        workflow = fixed(workflow_id, WORKFLOWS)
+        style = fixed(document_style_id, DOCUMENT_STYLES)
+        identity = fixed(identity_id, IDENTITIES)
         with self.state_lock:
             total = Decimal(str(amount)).quantize(CENT)
             excl = (total / Decimal("1.21")).quantize(CENT)
@@ -863,6 +906,7 @@ class MoneybirdSandbox(SandboxApp):
                 due_date=due_date or day + timedelta(days=14), currency=currency or admin.spec.currency,
                 excl=excl, tax=total - excl, reference=reference, created_at=moment, updated_at=moment,
                 events=[("sales_invoice_created", moment, {}), ("sales_invoice_state_changed_to_open", moment, {})],
+                workflow=workflow, document_style=style, identity=identity,
             )
             admin.add_invoice(rec)
             rec.invoice_number = f"{day.year}-{rec.index + 1:05d}"
@@ -899,7 +943,7 @@ def build_moneybird(seed: int = 42, size: str = "small") -> MoneybirdSandbox:
         count = int(size)
     return MoneybirdSandbox(seed=seed, administrations=(
         AdministrationSpec(id="123456789012345678", name="Parkietje B.V.", contacts=max(40, count // 4),
-                           invoices=count),))
+                           invoices=count, varied_layouts=True),))
 
 
 def serve_moneybird(

@@ -32,6 +32,25 @@ KIND_NOTE = 4
 KIND_FIXED = 5  # workflows, document styles, identities, users, custom fields, ledger accounts
 _SPAN = 10**11  # room per kind: index < 10**11
 
+#: Fixed-id numbers (``AdminState.fixed_id``) of the two invoice workflows, document styles and
+#: identities every sandbox administration has; the first of each is the administration's default.
+#: Steps of workflow n are n+1 … n+4. Identity 30 is the default identity (``GET /identities/default``),
+#: 31 the extra trade name that ``GET /identities`` lists ("This does not include the default
+#: identity", spec ``GET /identities``).
+WORKFLOWS = (10, 15)
+DOCUMENT_STYLES = (20, 21)
+IDENTITIES = (30, 31)
+#: Generated layout [sandbox choice, shares not from the reference]: this share of contacts has the
+#: second workflow as ``invoice_workflow_id``; an invoice takes its contact's workflow (else the default)
+#: except this share, which names the other workflow explicitly (reference §7: "explicit workflow_id →
+#: contact's invoice_workflow_id → administration default"); this share of invoices uses the second
+#: document style; the identity is the style's own (spec ``document_style_response.identity_id``)
+#: except this share.
+CONTACT_OTHER_WORKFLOW = 0.15
+INVOICE_OTHER_WORKFLOW = 0.08
+INVOICE_OTHER_STYLE = 0.15
+INVOICE_OTHER_IDENTITY = 0.08
+
 
 @dataclass(frozen=True)
 class AdministrationSpec:
@@ -45,6 +64,11 @@ class AdministrationSpec:
     currency: str = "EUR"
     language: str = "nl"  # nl | nl-be | en
     suspended: bool = False
+    #: Spread generated contacts and invoices over both workflows, document styles and identities (see
+    #: ``CONTACT_OTHER_WORKFLOW`` …). Off, every generated record uses the defaults, as this sandbox did
+    #: before (tests written against that keep their data); ``MoneybirdSandbox.small()`` and the served
+    #: sandboxes turn it on. The second layout exists either way (lists, ``add_invoice``).
+    varied_layouts: bool = False
 
 
 def money(value: Decimal) -> str:
@@ -87,6 +111,7 @@ class ContactRec:
     custom_fields: dict[str, str] = field(default_factory=dict)
     notes: list[dict[str, Any]] = field(default_factory=list)
     archived: bool = False
+    invoice_workflow: int | None = None  # fixed-id number of ``invoice_workflow_id`` (§8), None = default
 
 
 @dataclass
@@ -126,6 +151,11 @@ class InvoiceRec:
     events: list[tuple[str, datetime, dict[str, Any]]] = field(default_factory=list)
     notes: list[dict[str, Any]] = field(default_factory=list)
     custom_fields: dict[str, str] = field(default_factory=dict)
+    #: Fixed-id numbers of the invoice's own workflow, document style and identity (reference §4
+    #: response fields ``workflow_id``, ``document_style_id``, ``identity_id``).
+    workflow: int = WORKFLOWS[0]
+    document_style: int = DOCUMENT_STYLES[0]
+    identity: int = IDENTITIES[0]
 
     @property
     def rate(self) -> Decimal:
@@ -240,7 +270,15 @@ class AdminState:
             delivery_method="Email",
             created_at=created,
             updated_at=updated,
+            invoice_workflow=self.contact_workflow(index),
         )
+
+    def contact_workflow(self, index: int) -> int | None:
+        """The generated contact's ``invoice_workflow_id`` (fixed-id number), None for the default."""
+        if not self.spec.varied_layouts:
+            return None
+        other = self.gen.rng("mb-contact-layout", self.spec.id, index).random() < CONTACT_OTHER_WORKFLOW
+        return WORKFLOWS[1] if other else None
 
     # ------------------------------------------------------------------ invoices
     def invoice(self, index: int) -> InvoiceRec | None:
@@ -285,6 +323,16 @@ class AdminState:
         tax = (excl * VAT).quantize(CENT, ROUND_HALF_UP)
         created = at(invoice_date, 9, rng.randint(0, 59))
         year_seq = index + 1
+        # A stream of its own, so the layout ids do not shift any other generated value.
+        layout = self.gen.rng("mb-layout", self.spec.id, index)
+        workflow = self.contact_workflow(contact_index) or WORKFLOWS[0]
+        varied = self.spec.varied_layouts
+        if varied and layout.random() < INVOICE_OTHER_WORKFLOW:
+            workflow = WORKFLOWS[1] if workflow == WORKFLOWS[0] else WORKFLOWS[0]
+        styled = varied and layout.random() < INVOICE_OTHER_STYLE
+        style = DOCUMENT_STYLES[1] if styled else DOCUMENT_STYLES[0]
+        other_identity = varied and layout.random() < INVOICE_OTHER_IDENTITY
+        identity = IDENTITIES[1] if styled != other_identity else IDENTITIES[0]
         return InvoiceRec(
             index=index,
             id=self.make_id(KIND_INVOICE, index),
@@ -300,6 +348,9 @@ class AdminState:
             updated_at=created,
             events=[("sales_invoice_created", created, {}), ("sales_invoice_state_changed_to_open", created, {}),
                     ("sales_invoice_send_email", created, {})],
+            workflow=workflow,
+            document_style=style,
+            identity=identity,
         )
 
     def _add_payment(self, rec: InvoiceRec, price: Decimal, day: date, credit_invoice_id: str | None = None) -> None:
@@ -378,6 +429,7 @@ class AdminState:
         rec.invoice_number = f"{rec.invoice_date.year}-{index + 1:05d}"
         rec.reference = f"Creditnota {original.invoice_number}"
         rec.original_sales_invoice_id = original.id
+        rec.workflow, rec.document_style, rec.identity = original.workflow, original.document_style, original.identity
         rec.created_at = rec.updated_at = at(rec.invoice_date, 10)
         rec.events = [("credit_invoice_created_from_original", rec.created_at, {}),
                       ("sales_invoice_state_changed_to_open", rec.created_at, {})]

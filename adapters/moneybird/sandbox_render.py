@@ -13,6 +13,9 @@ from typing import Any
 
 from adapters.moneybird.sandbox_data import (
     CENT,
+    DOCUMENT_STYLES,
+    IDENTITIES,
+    WORKFLOWS,
     AdminState,
     ContactRec,
     InvoiceRec,
@@ -30,6 +33,13 @@ CUSTOM_FIELDS = (
 )
 #: Days between reminder steps of the default workflow (reference §7 Workflows: 10, 5, 5).
 REMINDER_DELAYS = (10, 5, 5)
+#: The second invoice workflow ("Zakelijk", English letters) reminds every 7 days [sandbox choice].
+OTHER_REMINDER_DELAYS = (7, 7, 7)
+
+
+def reminder_delays(workflow: int) -> tuple[int, ...]:
+    """The reminder delays of the workflow with fixed-id number ``workflow``."""
+    return REMINDER_DELAYS if workflow == WORKFLOWS[0] else OTHER_REMINDER_DELAYS
 
 
 def _day(value: date | None) -> str | None:
@@ -86,7 +96,7 @@ def contact_json(admin: AdminState, rec: ContactRec, *, with_events: bool = True
         "credit_card_type": None,
         "tax_number_validated_at": None,
         "tax_number_valid": None,
-        "invoice_workflow_id": None,
+        "invoice_workflow_id": None if rec.invoice_workflow is None else admin.fixed_id(rec.invoice_workflow),
         "estimate_workflow_id": None,
         "si_identifier": None,
         "si_identifier_type": None,
@@ -154,8 +164,9 @@ def next_reminder(rec: InvoiceRec, state: str) -> date | None:
         return None
     if not rec.reminders:
         return rec.due_date
-    step = min(len(rec.reminders), len(REMINDER_DELAYS)) - 1
-    return rec.reminders[-1] + timedelta(days=REMINDER_DELAYS[step])
+    delays = reminder_delays(rec.workflow)
+    step = min(len(rec.reminders), len(delays)) - 1
+    return rec.reminders[-1] + timedelta(days=delays[step])
 
 
 def invoice_json(admin: AdminState, rec: InvoiceRec, today: date, *, malformed: bool = False) -> dict[str, Any]:
@@ -185,9 +196,9 @@ def invoice_json(admin: AdminState, rec: InvoiceRec, today: date, *, malformed: 
         "invoice_id": rec.invoice_number,
         "recurring_sales_invoice_id": None,
         "subscription_id": None,
-        "workflow_id": admin.fixed_id(10),
-        "document_style_id": admin.fixed_id(20),
-        "identity_id": admin.fixed_id(30),
+        "workflow_id": admin.fixed_id(rec.workflow),
+        "document_style_id": admin.fixed_id(rec.document_style),
+        "identity_id": admin.fixed_id(rec.identity),
         "draft_id": rec.index + 1 if rec.draft else None,
         "state": state,
         "invoice_date": _day(rec.invoice_date),
@@ -308,52 +319,80 @@ def _fixed_moment(admin: AdminState) -> Any:
 
 
 def workflows_json(admin: AdminState) -> list[dict[str, Any]]:
+    """Two invoice workflows: the default Dutch one (reference §7, spec example) and a second one."""
     moment = iso(_fixed_moment(admin))
-    texts = (None, "Beste {recipient.name}, wij hebben uw betaling nog niet ontvangen. {reminders_table}",
+    dutch = (None, "Beste {recipient.name}, wij hebben uw betaling nog niet ontvangen. {reminders_table}",
              "Beste {recipient.name}, ondanks onze herinnering staat er nog een bedrag open. {reminders_table}",
              "Beste {recipient.name}, dit is onze laatste herinnering. {reminders_table}")
-    steps = [
-        {"id": admin.fixed_id(11 + n), "administration_id": admin.spec.id, "step_order": n,
-         "due_interval": 14 if n == 0 else 0, "reminder_delay": 0 if n == 0 else REMINDER_DELAYS[n - 1],
-         "reminder_text": texts[n], "reminder_auto_send": False, "action": None,
-         "created_at": moment, "updated_at": moment}
-        for n in range(4)
-    ]
-    return [{
-        "id": admin.fixed_id(10), "administration_id": admin.spec.id, "type": "InvoiceWorkflow",
-        "name": "Standaard", "default": True, "currency": admin.spec.currency, "language": "nl", "active": True,
-        "prices_are_incl_tax": False, "payment_methods": [], "collection_method": None,
-        "number_of_collections": 0, "show_qr_code": True, "created_at": moment, "updated_at": moment,
-        "steps": steps,
-    }]
+    english = (None, "Dear {recipient.name}, we have not yet received your payment. {reminders_table}",
+               "Dear {recipient.name}, despite our reminder an amount is still due. {reminders_table}",
+               "Dear {recipient.name}, this is our final reminder. {reminders_table}")
+    result = []
+    for number, name, language, texts in ((WORKFLOWS[0], "Standaard", "nl", dutch),
+                                          (WORKFLOWS[1], "Zakelijk (Engels)", "en", english)):
+        delays = reminder_delays(number)
+        steps = [
+            {"id": admin.fixed_id(number + 1 + n), "administration_id": admin.spec.id, "step_order": n,
+             "due_interval": 14 if n == 0 else 0, "reminder_delay": 0 if n == 0 else delays[n - 1],
+             "reminder_text": texts[n], "reminder_auto_send": False, "action": None,
+             "created_at": moment, "updated_at": moment}
+            for n in range(4)
+        ]
+        result.append({
+            "id": admin.fixed_id(number), "administration_id": admin.spec.id, "type": "InvoiceWorkflow",
+            "name": name, "default": number == WORKFLOWS[0], "currency": admin.spec.currency, "language": language,
+            "active": True, "prices_are_incl_tax": False, "payment_methods": [], "collection_method": None,
+            "number_of_collections": 0, "show_qr_code": True, "created_at": moment, "updated_at": moment,
+            "steps": steps,
+        })
+    return result
 
 
 def document_styles_json(admin: AdminState) -> list[dict[str, Any]]:
+    """Two styles; each names its identity (spec ``document_style_response.identity_id``; the
+    default style uses the default identity, as in the spec examples)."""
     moment = iso(_fixed_moment(admin))
     return [{
-        "id": admin.fixed_id(20), "administration_id": admin.spec.id, "name": "Standaard",
-        "identity_id": admin.fixed_id(30), "default": True, "logo_hash": None, "logo_container_full_width": False,
-        "logo_display_width": 50, "logo_position": "left", "background_hash": None, "paper_size": "A4",
-        "address_position": "left", "font_size": 10, "font_family": "Helvetica", "print_on_stationery": False,
-        "custom_css": None, "invoice_sender_address": [], "invoice_metadata_left": [],
-        "invoice_metadata_right": [], "estimate_sender_address": [], "estimate_metadata_left": [],
-        "estimate_metadata_right": [], "created_at": moment, "updated_at": moment,
-    }]
+        "id": admin.fixed_id(number), "administration_id": admin.spec.id, "name": name,
+        "identity_id": admin.fixed_id(identity), "default": number == DOCUMENT_STYLES[0], "logo_hash": None,
+        "logo_container_full_width": False, "logo_display_width": 50, "logo_position": "left",
+        "background_hash": None, "paper_size": "A4", "address_position": "left", "font_size": 10,
+        "font_family": "Helvetica", "print_on_stationery": False, "custom_css": None,
+        "invoice_sender_address": [], "invoice_metadata_left": [], "invoice_metadata_right": [],
+        "estimate_sender_address": [], "estimate_metadata_left": [], "estimate_metadata_right": [],
+        "created_at": moment, "updated_at": moment,
+    } for number, name, identity in ((DOCUMENT_STYLES[0], "Standaard", IDENTITIES[0]),
+                                     (DOCUMENT_STYLES[1], "Zakelijk", IDENTITIES[1]))]
 
 
-def identities_json(admin: AdminState) -> list[dict[str, Any]]:
+def _identity_json(admin: AdminState, number: int) -> dict[str, Any]:
     moment = iso(_fixed_moment(admin))
     be = admin.spec.country == "BE"
-    return [{
-        "id": admin.fixed_id(30), "administration_id": admin.spec.id, "company_name": admin.spec.name,
-        "city": "Gent" if be else "Utrecht", "country": admin.spec.country,
-        "zipcode": "9000" if be else "3511 AB", "address1": "Kerkstraat 1", "address2": None,
-        "email": "facturen@example.com", "phone": None, "bank_account_name": admin.spec.name,
+    default = number == IDENTITIES[0]
+    name = admin.spec.name if default else f"{admin.spec.name} (Zakelijk)"
+    return {
+        "id": admin.fixed_id(number), "administration_id": admin.spec.id, "company_name": name,
+        "city": ("Gent" if be else "Utrecht") if default else ("Antwerpen" if be else "Rotterdam"),
+        "country": admin.spec.country,
+        "zipcode": ("9000" if be else "3511 AB") if default else ("2000" if be else "3011 AA"),
+        "address1": "Kerkstraat 1" if default else "Havenweg 12", "address2": None,
+        "email": "facturen@example.com" if default else "zakelijk@example.com", "phone": None,
+        "bank_account_name": name,
         "bank_account_number": "BE71096123456769" if be else "NL91ABNA0417164300", "bank_account_bic": None,
         "custom_fields": [], "updated_at": moment, "created_at": moment,
         "chamber_of_commerce": "0123456789" if be else "12345678",
         "tax_number": "BE0123456789" if be else "NL123456789B01",
-    }]
+    }
+
+
+def identities_json(admin: AdminState) -> list[dict[str, Any]]:
+    """``GET /identities``: "This does not include the default identity" (spec) — only the second."""
+    return [_identity_json(admin, number) for number in IDENTITIES[1:]]
+
+
+def default_identity_json(admin: AdminState) -> dict[str, Any]:
+    """``GET /identities/default`` (spec): the identity of the default document style."""
+    return _identity_json(admin, IDENTITIES[0])
 
 
 def users_json(admin: AdminState) -> list[dict[str, Any]]:

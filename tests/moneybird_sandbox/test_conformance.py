@@ -63,6 +63,8 @@ def _calls(sandbox: MoneybirdSandbox, api: httpx.Client) -> list[tuple[str, str,
     user = api.get(f"{API}/users.json").json()[1]["id"]
     field = api.get(f"{API}/custom_fields.json").json()[0]["id"]
     workflow = api.get(f"{API}/workflows.json").json()[0]["id"]
+    workflow_other = next(w["id"] for w in api.get(f"{API}/workflows.json").json()
+                          if w["id"] != invoice["workflow_id"])
     payment = api.post(f"{API}/sales_invoices/{late[1]}/payments.json",
                        json={"payment": {"payment_date": "2026-03-12", "price": "1.00"}})
     calls = [
@@ -109,6 +111,7 @@ def _calls(sandbox: MoneybirdSandbox, api: httpx.Client) -> list[tuple[str, str,
         ("GET", f"{spec_p}/workflows/{{id}}{{format}}", "200", api.get(f"{API}/workflows/{workflow}.json")),
         ("GET", f"{spec_p}/document_styles{{format}}", "200", api.get(f"{API}/document_styles.json")),
         ("GET", f"{spec_p}/identities{{format}}", "200", api.get(f"{API}/identities.json")),
+        ("GET", f"{spec_p}/identities/default{{format}}", "200", api.get(f"{API}/identities/default.json")),
         ("GET", f"{spec_p}/users{{format}}", "200", api.get(f"{API}/users.json")),
         # error bodies
         ("GET", INVOICE, "404", api.get(f"{API}/sales_invoices/4.json")),
@@ -128,6 +131,11 @@ def _calls(sandbox: MoneybirdSandbox, api: httpx.Client) -> list[tuple[str, str,
             f"{API}/contacts/{contact_ids[1]}.json",
             json={"contact": {"custom_fields_attributes": [{"id": "1", "value": "x"}]}})),
         ("GET", f"{spec_p}/contacts{{format}}", "400", api.get(f"{API}/contacts.json", params={"per_page": 500})),
+        ("POST", f"{spec_p}/sales_invoices/send_reminders{{format}}", "422",
+         api.post(f"{API}/sales_invoices/send_reminders.json", json={"sales_invoice_reminders": [{
+             "contact_id": invoice["contact_id"], "workflow_id": workflow_other,
+             "document_style_id": invoice["document_style_id"], "identity_id": invoice["identity_id"],
+             "sales_invoice_ids": [invoice["id"]]}]})),
     ]
     return calls
 
