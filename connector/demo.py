@@ -144,9 +144,16 @@ def _plan_and_apply(console: Console, names: list[str]) -> None:
     from connector.applying import apply_connection, effects_table, summary_line
     from connector.channels.local_smtp import LocalSmtpServer
     from connector.config import MailConfig
+    from connector.runtime import today
+    from rules.calendar import business_day_in_all
+
     examples = Path(__file__).resolve().parent.parent / "rules" / "examples"
     with LocalSmtpServer(free_port()) as smtp:
         config = cfg.load_config()
+        # Letters go out on business days only: on a weekend or holiday the demo shows the next run.
+        run_date = business_day_in_all(today(), {config.connections[name].country for name in names})
+        if run_date != today():
+            console.print(f"  today is no business day in every country here: the demo plans the next run, {run_date.isoformat()}")
         for name in names:
             connection = config.connections[name]
             rules_file = examples / ("be-practice.yaml" if connection.country == "BE" else "nl-practice.yaml")
@@ -159,7 +166,7 @@ def _plan_and_apply(console: Console, names: list[str]) -> None:
                           f"e-mail goes to an SMTP server on 127.0.0.1:{smtp.port}")
         cfg.save_config(config)
         for name in names:
-            result = apply_connection(name, console=console)
+            result = apply_connection(name, run_date, console=console)
             console.print(effects_table(result))
             console.print(summary_line(result), highlight=False)
         console.print(f"  the SMTP server received {len(smtp.received)} e-mail(s)")
@@ -169,7 +176,7 @@ def _plan_and_apply(console: Console, names: list[str]) -> None:
                       "so nothing happens twice")
         before = len(smtp.received)
         for name in names:
-            console.print(summary_line(apply_connection(name, console=console)), highlight=False)
+            console.print(summary_line(apply_connection(name, run_date, console=console)), highlight=False)
         console.print(f"  the SMTP server received {len(smtp.received) - before} more e-mail(s)")
 
 

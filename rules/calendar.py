@@ -11,6 +11,7 @@ Pure functions; the holiday tables are cached per country and year.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 from functools import lru_cache
 
@@ -59,6 +60,17 @@ def next_business_day(day: date, country: str) -> date:
 def roll_to_business_day(day: date, country: str) -> date:
     """``day`` itself when it is a business day, else the next business day."""
     return day if is_business_day(day, country) else next_business_day(day, country)
+
+
+def business_day_in_all(day: date, countries: Iterable[str]) -> date:
+    """``day`` or the first day after it that is a business day in every one of ``countries`` (a
+    firm with Dutch and Belgian administrations runs its dunning on such a day)."""
+    wanted = tuple(countries)
+    for _ in range(366):
+        if all(is_business_day(day, country) for country in wanted):
+            return day
+        day += timedelta(days=1)
+    raise ValueError(f"no common business day within a year after {day.isoformat()}")
 
 
 def add_business_days(day: date, n: int, country: str) -> date:

@@ -21,9 +21,9 @@ OAuth and rate limiting, :mod:`adapters.moneybird.sandbox_query` for filters and
   workflow is only refused through that rule (no invoice has it).
 * Every administration has two invoice workflows, two document styles and two identities (the
   default one only at ``GET /identities/default``; spec: ``GET /identities`` "does not include the
-  default identity"). With ``AdministrationSpec(varied_layouts=True)`` (``small()`` and the served
-  sandboxes) generated invoices are mostly on the defaults, some on the others, drawn from the seed,
-  so one contact can need several reminders.
+  default identity"). Generated invoices are mostly on the defaults, some on the others, drawn from
+  the seed, so one contact can need several reminders (``AdministrationSpec(varied_layouts=False)``
+  puts every invoice on the defaults).
 * §7 notes: adding a note bumps the invoice's ``updated_at``/``version`` [INFERRED].
 * §9 401 without a valid token: ``{"error":"Invalid access token","symbolic":{"access_token":"invalid"}}``
   [UNVERIFIED body]; a missing scope: 401 ``{"error":"No access to sales_invoices"}`` (spec example).
@@ -184,10 +184,9 @@ class MoneybirdSandbox(SandboxApp):
             seed=seed,
             clock=clock,
             administrations=(
-                AdministrationSpec(id="123456789012345678", name="Parkietje B.V.", contacts=40, invoices=150,
-                                   varied_layouts=True),
+                AdministrationSpec(id="123456789012345678", name="Parkietje B.V.", contacts=40, invoices=150),
                 AdministrationSpec(id="223456789012345678", name="Kanarie BV", contacts=25, invoices=60,
-                                   country="BE", language="nl-be", varied_layouts=True),
+                                   country="BE", language="nl-be"),
             ),
             **kwargs,
         )
@@ -943,7 +942,7 @@ def build_moneybird(seed: int = 42, size: str = "small") -> MoneybirdSandbox:
         count = int(size)
     return MoneybirdSandbox(seed=seed, administrations=(
         AdministrationSpec(id="123456789012345678", name="Parkietje B.V.", contacts=max(40, count // 4),
-                           invoices=count, varied_layouts=True),))
+                           invoices=count),))
 
 
 def serve_moneybird(

@@ -65,10 +65,9 @@ class AdministrationSpec:
     language: str = "nl"  # nl | nl-be | en
     suspended: bool = False
     #: Spread generated contacts and invoices over both workflows, document styles and identities (see
-    #: ``CONTACT_OTHER_WORKFLOW`` …). Off, every generated record uses the defaults, as this sandbox did
-    #: before (tests written against that keep their data); ``MoneybirdSandbox.small()`` and the served
-    #: sandboxes turn it on. The second layout exists either way (lists, ``add_invoice``).
-    varied_layouts: bool = False
+    #: ``CONTACT_OTHER_WORKFLOW`` …), so every user of the sandbox sees realistic data. Off, every
+    #: generated record uses the defaults. The second layout exists either way (lists, ``add_invoice``).
+    varied_layouts: bool = True
 
 
 def money(value: Decimal) -> str:

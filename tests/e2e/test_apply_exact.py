@@ -11,6 +11,7 @@ from connector import config as cfg
 from connector.applying import apply_connection
 from connector.model import ActionKind, ApplyOutcome
 from connector.runtime import sync_connections, today
+from rules.calendar import business_day_in_all
 from tests.e2e.conftest import World
 
 
@@ -30,7 +31,7 @@ def test_sync_plan_apply_shows_in_the_sandbox_and_a_second_apply_changes_nothing
     [synced] = sync_connections(world.connection)
     assert synced.error is None and synced.stored > 0
     blocked_by_bookkeeper = {str(a["ID"]) for a in world.sandbox.accounts(world.division) if a.get("Blocked")}
-    run_date = today()
+    run_date = business_day_in_all(today(), ("NL",))  # letters go out on business days only
 
     first = apply_connection(world.connection, run_date)
     kinds = Counter(r.action.kind for r in first.results if r.outcome == ApplyOutcome.DONE)
@@ -67,7 +68,9 @@ def test_sync_plan_apply_shows_in_the_sandbox_and_a_second_apply_changes_nothing
 def test_the_ladder_over_weeks_leaves_tasks_letters_and_handover_files_and_never_repeats_an_email(world: World) -> None:
     sync_connections(world.connection)
     start = today()
-    results = [apply_connection(world.connection, start + timedelta(days=days)) for days in (0, 15, 22, 30, 45)]
+    # Runs on business days only (as `serve` runs them): letters never go out on weekends or holidays.
+    runs = [business_day_in_all(start + timedelta(days=days), ("NL",)) for days in (0, 15, 22, 30, 45)]
+    results = [apply_connection(world.connection, run) for run in runs]
     assert all(r.failed == 0 for r in results), [x.reason for r in results for x in r.results if x.outcome == ApplyOutcome.FAILED]
     done = Counter((x.action.kind, x.effect.value if x.effect else "") for r in results for x in r.results if x.outcome == ApplyOutcome.DONE)
     # Calls became Exact tasks and rows on our call list; hand-overs became files with the whole claim.

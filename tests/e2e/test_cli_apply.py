@@ -6,7 +6,8 @@ import pytest
 from typer.testing import CliRunner
 
 from connector.cli import app, main
-from connector.runtime import sync_connections
+from connector.runtime import sync_connections, today
+from rules.calendar import business_day_in_all
 from tests.e2e.conftest import World
 
 
@@ -19,7 +20,8 @@ def invoke(*args: str, stdin: str = "") -> tuple[int, str]:
 
 def test_apply_shows_the_plan_and_does_nothing_unless_confirmed(world: World) -> None:
     sync_connections(world.connection)
-    code, out = invoke("apply", world.connection, stdin="n\n")
+    run = business_day_in_all(today(), ("NL",)).isoformat()  # letters go out on business days only
+    code, out = invoke("apply", world.connection, "--date", run, stdin="n\n")
     assert code == 0, out
     assert f"Plan {world.connection}" in out
     assert "Apply these" in out
@@ -27,7 +29,7 @@ def test_apply_shows_the_plan_and_does_nothing_unless_confirmed(world: World) ->
     assert world.smtp.received == []
     assert world.sandbox.notes(world.division) == []
 
-    code, out = invoke("apply", world.connection, "--yes")
+    code, out = invoke("apply", world.connection, "--date", run, "--yes")
     assert code == 0, out
     assert "Plan " not in out
     sent = len(world.smtp.received)

@@ -20,6 +20,7 @@ from connector.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DemoBrowser, free
 from connector.model import ActionKind, ApplyOutcome
 from connector.runtime import link_package, sync_connections, today
 from connector.sandbox import serve
+from rules.calendar import business_day_in_all
 
 REPO = Path(__file__).resolve().parents[2]
 NL_RULES = REPO / "rules" / "examples" / "nl-practice.yaml"
@@ -85,7 +86,7 @@ def remote_state(world: World) -> dict[str, Any]:
 def test_sync_plan_apply_and_a_second_apply_changes_nothing(world: World) -> None:
     [synced] = sync_connections(world.connection)
     assert synced.error is None and synced.stored > 0 and synced.rate_limited == 0
-    run_date = today()
+    run_date = business_day_in_all(today(), ("NL",))  # letters go out on business days only
 
     first = apply_connection(world.connection, run_date)
     failed = [(r.action.kind, r.effect, r.reason) for r in first.results if r.outcome == ApplyOutcome.FAILED]

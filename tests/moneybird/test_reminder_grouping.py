@@ -26,8 +26,8 @@ def reminder(debtor: str, items: list[str], channel: str = "letter") -> PlannedA
 
 
 def contact_with_invoices_on_three_layouts(rig: Rig) -> tuple[str, list[str]]:
-    """A contact's late invoices on the default layout, plus two late ones added on the second
-    workflow and on the second document style with the second identity."""
+    """A contact's late invoices (on whatever layouts the sandbox gave them), plus two late ones added
+    on the second workflow and on the second document style with the second identity."""
     by_contact: dict[str, list[str]] = defaultdict(list)
     for ident in rig.sandbox.invoice_ids(NL, states=("late",)):
         by_contact[str(rig.sandbox.invoice(NL, ident)["contact_id"])].append(ident)
@@ -54,7 +54,7 @@ def test_one_planned_reminder_becomes_one_entry_per_combination_and_is_sent_once
     expected: dict[tuple[str, str, str, str], set[str]] = defaultdict(set)
     for ident, invoice in before.items():
         expected[layout(invoice)].add(ident)
-    assert len(expected) == 3
+    assert len(expected) >= 3  # the data this test needs: at least three combinations
 
     result = rig.adapter().apply(reminder(contact, ids))
 
@@ -62,7 +62,7 @@ def test_one_planned_reminder_becomes_one_entry_per_combination_and_is_sent_once
     (body,) = rig.recorder.posts("send_reminders.json")
     entries = body["sales_invoice_reminders"]
     got = {layout(e): set(e["sales_invoice_ids"]) for e in entries}
-    assert len(entries) == 3 and got == expected
+    assert len(entries) == len(expected) and got == expected
     assert {e["delivery_method"] for e in entries} == {"Manual"}  # channel "letter": arconnect sends it
     sent = Counter(r["sales_invoice_id"] for r in rig.sandbox.reminders_sent(NL))
     assert sent == Counter(ids)  # every invoice reminded exactly once
@@ -79,13 +79,14 @@ def test_one_planned_reminder_becomes_one_entry_per_combination_and_is_sent_once
 
 def test_invoices_sharing_one_combination_stay_one_entry(rig: Rig) -> None:
     contact, ids = contact_with_invoices_on_three_layouts(rig)
-    first = layout(rig.sandbox.invoice(NL, ids[0]))
-    same = [i for i in ids if layout(rig.sandbox.invoice(NL, i)) == first]
+    layouts = {i: layout(rig.sandbox.invoice(NL, i)) for i in ids}
+    ((common, _),) = Counter(layouts.values()).most_common(1)
+    same = [i for i in ids if layouts[i] == common]
     assert 2 <= len(same) < len(ids)
 
     assert rig.adapter().apply(reminder(contact, same, channel="package")).outcome == ApplyOutcome.DONE
 
     (body,) = rig.recorder.posts("send_reminders.json")
     (entry,) = body["sales_invoice_reminders"]
-    assert layout(entry) == first
+    assert layout(entry) == common
     assert (set(entry["sales_invoice_ids"]), entry["delivery_method"]) == (set(same), "Email")

@@ -107,8 +107,14 @@ def test_the_layout_of_each_invoice_follows_from_the_seed(clock: SandboxClock) -
     assert layouts(7) != layouts(8)
 
 
-def test_without_varied_layouts_every_generated_invoice_uses_the_defaults(clock: SandboxClock) -> None:
+def test_by_default_generated_invoices_are_spread_over_the_layouts(clock: SandboxClock) -> None:
     sandbox = MoneybirdSandbox(clock=clock, administrations=(AdministrationSpec(id=NL, name="P", invoices=80),))
+    assert len({_layout(sandbox.invoice(NL, i)) for i in sandbox.invoice_ids(NL)}) > 1
+
+
+def test_without_varied_layouts_every_generated_invoice_uses_the_defaults(clock: SandboxClock) -> None:
+    spec = AdministrationSpec(id=NL, name="P", invoices=80, varied_layouts=False)
+    sandbox = MoneybirdSandbox(clock=clock, administrations=(spec,))
     admin = sandbox.admin(NL)
     assert {_layout(sandbox.invoice(NL, i)) for i in sandbox.invoice_ids(NL)} == {
         (admin.fixed_id(10), admin.fixed_id(20), admin.fixed_id(30))}

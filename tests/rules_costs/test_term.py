@@ -154,3 +154,14 @@ def test_no_consumer_term_before_the_law_applied() -> None:
         consumer_costs_from(country="BE", letter_sent=date(2023, 8, 31), channel="letter")
     # first day: posted Fri 1 Sep 2023; Mon 4, Tue 5, Wed 6 -> term 6..19 Sep; costs from Wed 20 Sep
     assert consumer_costs_from(country="BE", letter_sent=date(2023, 9, 1), channel="letter") == date(2023, 9, 20)
+
+
+def test_a_day_that_is_a_business_day_in_nl_and_be_alike() -> None:
+    from rules.calendar import business_day_in_all
+
+    assert business_day_in_all(date(2026, 11, 30), ("NL", "BE")) == date(2026, 11, 30)  # a Monday
+    assert business_day_in_all(date(2026, 11, 28), ("NL", "BE")) == date(2026, 11, 30)  # Saturday: Monday
+    # 21 July (BE National Day, Tuesday in 2026) is a business day in NL but not in BE
+    assert business_day_in_all(date(2026, 7, 21), ("NL", "BE")) == date(2026, 7, 22)
+    # 27 April (King's Day, Monday in 2026) is a holiday in NL only
+    assert business_day_in_all(date(2026, 4, 27), ("NL", "BE")) == date(2026, 4, 28)

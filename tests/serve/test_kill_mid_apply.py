@@ -25,10 +25,15 @@ from connector.config import MailConfig
 from connector.demo import free_port
 from connector.jobs import close_resources, resources, sync_job
 from connector.model import ApplyOutcome
+from connector.runtime import today
+from rules.calendar import business_day_in_all
 from tests.serve.conftest import ROOT, Linked, wait_until
 
 NL_RULES = ROOT / "rules" / "examples" / "nl-practice.yaml"
-JOB = "import sys, json; from connector.jobs import dunning_job; print(json.dumps(dunning_job(sys.argv[1])), flush=True)"
+JOB = "import sys, json; from connector.jobs import dunning_job; print(json.dumps(dunning_job(*sys.argv[1:])), flush=True)"
+#: The scheduler fires the dunning job on business days only (and the job skips any other day), so
+#: the test runs it for the next business day whatever day the suite runs on.
+RUN_DATE = business_day_in_all(today(), ("NL",)).isoformat()
 
 
 @pytest.fixture
@@ -63,7 +68,7 @@ def plain_text(mail: Received) -> str:
 
 def run_job(name: str, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-c", JOB, name], cwd=ROOT, env=dict(os.environ), stdout=out,
+        return subprocess.Popen([sys.executable, "-c", JOB, name, RUN_DATE], cwd=ROOT, env=dict(os.environ), stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
 
 
