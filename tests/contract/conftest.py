@@ -21,11 +21,7 @@ HARNESSES: dict[str, HarnessFactory] = {
 
 
 @pytest.fixture(params=sorted(HARNESSES))
-def harness(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
-    monkeypatch.setenv("ARCONNECT_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("ARCONNECT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("ARCONNECT_SECRET_STORE", "plain-file")
-    monkeypatch.delenv("ARCONNECT_DATABASE_URL", raising=False)
+def harness(request: pytest.FixtureRequest, tmp_path: Path, arconnect_home: Path) -> Iterator[Harness]:
     store = Store(f"sqlite:///{tmp_path / 'data' / 'arconnect.db'}")
     store.migrate()
     try:

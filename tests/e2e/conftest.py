@@ -28,12 +28,7 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    monkeypatch.setenv("ARCONNECT_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("ARCONNECT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("ARCONNECT_SECRET_STORE", "plain-file")
-    monkeypatch.delenv("ARCONNECT_DATABASE_URL", raising=False)
-    monkeypatch.delenv("ARCONNECT_SMTP_PASSWORD", raising=False)
+def world(arconnect_home: Path) -> Iterator[World]:
     redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
     server = serve_exact(0, client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET, redirect_uri=redirect_uri,
                          minutely_limit=10_000, daily_limit=100_000)

@@ -47,11 +47,7 @@ class Harness(ExactHarness):
 
 
 @pytest.fixture
-def harness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
-    monkeypatch.setenv("ARCONNECT_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("ARCONNECT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("ARCONNECT_SECRET_STORE", "plain-file")
-    monkeypatch.delenv("ARCONNECT_DATABASE_URL", raising=False)
+def harness(tmp_path: Path, arconnect_home: Path) -> Iterator[Harness]:
     store = Store(f"sqlite:///{tmp_path / 'data' / 'arconnect.db'}")
     store.migrate()
     secrets: SecretStore = open_secret_store()

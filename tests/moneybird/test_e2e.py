@@ -35,12 +35,7 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    monkeypatch.setenv("ARCONNECT_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("ARCONNECT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("ARCONNECT_SECRET_STORE", "plain-file")
-    monkeypatch.delenv("ARCONNECT_DATABASE_URL", raising=False)
-    monkeypatch.delenv("ARCONNECT_SMTP_PASSWORD", raising=False)
+def world(arconnect_home: Path) -> Iterator[World]:
     redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
     # The real limit would pace this test for minutes; pacing has its own tests (test_sync.py).
     app = MoneybirdSandbox.small(seed=3, limit=100_000)

@@ -35,11 +35,7 @@ class SilentTokens(ExpiringTokens):
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
-    monkeypatch.setenv("ARCONNECT_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("ARCONNECT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("ARCONNECT_SECRET_STORE", "plain-file")
-    monkeypatch.delenv("ARCONNECT_DATABASE_URL", raising=False)
+def env(tmp_path: Path, arconnect_home: Path) -> Iterator[Store]:
     store = Store(f"sqlite:///{tmp_path / 'tokens.db'}")
     store.migrate()
     try:

@@ -25,7 +25,9 @@ from adapters.exact.sandbox import ExactSandbox
 from adapters.exact.sandbox_admin import common_model_truth
 from adapters.exact.sandbox_data import DivisionSpec
 from connector import config as cfg
+from connector.channels.local_smtp import LocalSmtpServer
 from connector.demo import free_port
+from connector.jobs import close_resources
 from connector.runtime import link_package
 from connector.sandbox import RunningServer, serve
 from connector.store import Store
@@ -195,3 +197,19 @@ def overlaps(runs: list[RunRow]) -> list[tuple[RunRow, RunRow]]:
             if end is None or later.started_at < end:
                 found.append((earlier, later))
     return found
+
+
+@pytest.fixture(autouse=True)
+def fresh_resources() -> Iterator[None]:
+    """The jobs keep their store and secret store per process; every test starts without them."""
+    close_resources()
+    yield
+    close_resources()
+
+
+@pytest.fixture
+def smtp() -> Iterator[LocalSmtpServer]:
+    """A real SMTP server on 127.0.0.1 that keeps what it receives."""
+    server = LocalSmtpServer(free_port()).start()
+    yield server
+    server.stop()

@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -17,13 +17,6 @@ from connector import config as cfg
 from connector.jobs import close_resources, resources, sync_job
 from connector.lease import connection_lease
 from tests.serve.conftest import ROOT, Linked, assert_store_holds_the_division
-
-
-@pytest.fixture(autouse=True)
-def fresh_resources() -> Iterator[None]:
-    close_resources()
-    yield
-    close_resources()
 
 
 def add_unlinked_connection() -> None:

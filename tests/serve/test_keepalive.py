@@ -4,24 +4,17 @@ it lapses, and a credential whose grant is gone is announced once a day."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from connector import config as cfg
 from connector.auth import load_tokens, open_secret_store
-from connector.jobs import close_resources, keep_alive, keepalive
+from connector.jobs import keep_alive, keepalive
 from tests.serve.conftest import Linked
 
 DAY = 24 * 3600
-
-
-@pytest.fixture(autouse=True)
-def fresh_resources() -> Iterator[None]:
-    close_resources()
-    yield
-    close_resources()
 
 
 def later(days: float) -> datetime:

@@ -13,16 +13,13 @@ import signal
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from connector import config as cfg
 from connector.channels.local_smtp import LocalSmtpServer, Received
 from connector.config import MailConfig
-from connector.demo import free_port
 from connector.jobs import close_resources, resources, sync_job
 from connector.model import ApplyOutcome
 from connector.runtime import today
@@ -34,20 +31,6 @@ JOB = "import sys, json; from connector.jobs import dunning_job; print(json.dump
 #: The scheduler fires the dunning job on business days only (and the job skips any other day), so
 #: the test runs it for the next business day whatever day the suite runs on.
 RUN_DATE = business_day_in_all(today(), ("NL",)).isoformat()
-
-
-@pytest.fixture
-def smtp() -> Iterator[LocalSmtpServer]:
-    server = LocalSmtpServer(free_port()).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(autouse=True)
-def fresh_resources() -> Iterator[None]:
-    close_resources()
-    yield
-    close_resources()
 
 
 def effects(linked: Linked) -> dict[str, Any]:

@@ -4,37 +4,21 @@ scheduler's worker pool, by reference, and syncs, plans and applies the connecti
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 
 from connector import config as cfg
 from connector.channels.local_smtp import LocalSmtpServer
 from connector.config import MailConfig
-from connector.demo import free_port
-from connector.jobs import close_resources, resources
+from connector.jobs import resources
 from connector.runtime import today
 from connector.scheduling import build_scheduler
 from rules.calendar import business_day_in_all
 from tests.serve.conftest import ROOT, Linked
 
 NL_RULES = ROOT / "rules" / "examples" / "nl-practice.yaml"
-
-
-@pytest.fixture
-def smtp() -> Iterator[LocalSmtpServer]:
-    server = LocalSmtpServer(free_port()).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(autouse=True)
-def fresh_resources() -> Iterator[None]:
-    close_resources()
-    yield
-    close_resources()
 
 
 def test_the_scheduled_dunning_job_fires_in_the_pool_and_applies_once(
