@@ -12,6 +12,7 @@ from rich.table import Table
 
 from connector import config as cfg
 from connector.actions.channels.calls import CallRow, call_row, to_csv
+from connector.cli.console import NAME_LIMIT, plain, safe
 from connector.errors import ConfigError
 from connector.model import ActionKind, ApplyOutcome
 
@@ -33,7 +34,7 @@ def apply(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without showing the plan and asking")] = False,
 ) -> None:
     """Plan with the connection's rules and carry the actions out in the package, once, journaled."""
-    from connector.actions.applying import apply_connection, results_table, summary_line
+    from connector.actions.applying import apply_connection, failures, results_table, summary_line
 
     run_date = _parse_date(on)
     config = cfg.load_config()
@@ -48,7 +49,9 @@ def apply(
         result = apply_connection(connection, run_date, yes=yes, console=out)
         if result.results:
             out.print(results_table(result))
-        out.print(summary_line(result), highlight=False)
+        out.print(summary_line(result), markup=False, highlight=False)
+        for line in failures(result):
+            out.print(f"  failed: {plain(line)}", markup=False, highlight=False, soft_wrap=True)
         failed = failed or result.failed > 0
     if failed:
         raise typer.Exit(code=1)
@@ -84,12 +87,12 @@ def report_calls(
     if not rows:
         out.print("no calls to make")
         return
-    table = Table(title=f"Calls {connection.name}")
+    table = Table(title=safe(f"Calls {connection.name}"))
     for column in ("date", "debtor", "phone", "amount", "items", "why"):
         table.add_column(column, justify="right" if column == "amount" else "left")
     for row in rows:
-        table.add_row(row.date, f"{row.debtor_code} {row.debtor}".strip(), row.phone or "-",
-                      f"{row.currency} {row.amount}".strip(), row.items, row.reason)
+        table.add_row(row.date, safe(f"{row.debtor_code} {row.debtor}".strip(), NAME_LIMIT), safe(row.phone or "-", NAME_LIMIT),
+                      safe(f"{row.currency} {row.amount}".strip()), safe(row.items, NAME_LIMIT), safe(row.reason))
     out.print(table)
 
 
@@ -113,7 +116,7 @@ def mail_checks(name: Annotated[str, typer.Argument(help="Connection name")]) ->
         return
     table = Table("key", "debtor", "what to check")
     for key, debtor, reason in rows:
-        table.add_row(key, debtor, reason)
+        table.add_row(safe(key), safe(debtor, NAME_LIMIT), safe(reason))
     out.print(table)
 
 
@@ -131,7 +134,7 @@ def mail_resolve(
         resolve_manual_check(store, key, sent=sent)
     finally:
         store.close()
-    out.print(f"{key}: recorded as {'sent' if sent else 'not sent; the next apply sends it'}")
+    out.print(f"{plain(key)}: recorded as {'sent' if sent else 'not sent; the next apply sends it'}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

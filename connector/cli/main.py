@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from connector.cli import apply, connections, costs, demo, reports, rules, sandbox, serve
-from connector.cli.console import err
+from connector.cli.console import err, plain
 from connector.errors import ArconnectError
 
 app = typer.Typer(
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(code, int) and code:
             sys.exit(code)
     except ArconnectError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
+        err.print(f"error: {plain(exc)}", markup=False, highlight=False)
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -75,5 +75,5 @@ def main(argv: list[str] | None = None) -> None:
             else:
                 err.print(f"error: {exc.format_message()}", markup=False, highlight=False)
             sys.exit(exc.exit_code)
-        err.print(f"internal error: {type(exc).__name__}: {exc} (set ARCONNECT_DEBUG=1 for details)", markup=False)
+        err.print(f"internal error: {type(exc).__name__}: {plain(exc)} (set ARCONNECT_DEBUG=1 for details)", markup=False)
         sys.exit(70)

@@ -9,10 +9,9 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from connector.cli.console import out, parse_date
+from connector.cli.console import NAME_LIMIT, out, parse_date, safe
 from connector.errors import ConfigError
 from connector.reports import BUCKETS, AgingReport
 
@@ -46,7 +45,7 @@ def report_quarantine(connection: str) -> None:
         return
     table = Table("stream", "source id", "reason", "seen")
     for row in rows:
-        table.add_row(row.stream, escape(row.source_id or "-"), escape(row.reason), str(row.times_seen))
+        table.add_row(safe(row.stream), safe(row.source_id or "-", NAME_LIMIT), safe(row.reason), str(row.times_seen))
     out.print(table)
 
 
@@ -62,7 +61,7 @@ def render_aging(name: str, report: AgingReport, format: str) -> None:
             writer.writerow([name, row.debtor_source_id, row.debtor_name, row.currency, row.items, *(row.buckets[b] for b in BUCKETS), row.total])
         sys.stdout.write(buffer.getvalue())
         return
-    table = Table(title=escape(f"Aging {name} on {report.on.isoformat()}"), show_footer=False)
+    table = Table(title=safe(f"Aging {name} on {report.on.isoformat()}"), show_footer=False)
     # Amounts never wrap or get cut: a bookkeeper must read every digit; names may wrap.
     table.add_column("debtor", min_width=16, ratio=1)
     table.add_column("cur", no_wrap=True)
@@ -70,7 +69,7 @@ def render_aging(name: str, report: AgingReport, format: str) -> None:
         table.add_column(bucket, justify="right", no_wrap=True)
     table.add_column("total", justify="right", no_wrap=True)
     for row in report.rows:
-        table.add_row(escape(row.debtor_name), row.currency, *(f"{row.buckets[b]:,.2f}" for b in BUCKETS), f"{row.total:,.2f}")
+        table.add_row(safe(row.debtor_name, NAME_LIMIT), safe(row.currency), *(f"{row.buckets[b]:,.2f}" for b in BUCKETS), f"{row.total:,.2f}")
     for currency, total in sorted(report.totals.items()):
         table.add_row(f"[bold]Total ({total.items} item{'' if total.items == 1 else 's'})[/bold]", currency, *(f"[bold]{total.buckets[b]:,.2f}[/bold]" for b in BUCKETS), f"[bold]{total.total:,.2f}[/bold]")
     out.print(table, crop=False)

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from connector import config as cfg
+from connector.cli.console import NAME_LIMIT, plain, safe
 from connector.errors import ConfigError
 from connector.model import Money, PlannedAction
 
@@ -118,21 +119,21 @@ def plan_command(
                 )
                 continue
             for warning in result.warnings:
-                out.print(f"warning: {warning}", style="yellow", markup=False, highlight=False)
+                out.print(f"warning: {plain(warning)}", style="yellow", markup=False, highlight=False)
             table = Table(
                 "debtor", "items", "step", "action", "amount", "costs", "why",
-                title=f"{connection.name}: plan for {day.isoformat()} ({len(result.actions)} action(s), "
-                f"{result.items} open item(s) of {result.debtors} debtor(s))",
+                title=safe(f"{connection.name}: plan for {day.isoformat()} ({len(result.actions)} action(s), "
+                           f"{result.items} open item(s) of {result.debtors} debtor(s))"),
             )
             for action in result.actions:
                 table.add_row(
-                    result.debtor_names.get(action.debtor_source_id, action.debtor_source_id),
-                    _items(action),
-                    action.step or "",
+                    safe(result.debtor_names.get(action.debtor_source_id, action.debtor_source_id), NAME_LIMIT),
+                    safe(_items(action)),
+                    safe(action.step or ""),
                     action.kind.value + (f" ({action.channel})" if action.channel else ""),
                     _money(action.amount),
                     _money(action.costs),
-                    action.reason,
+                    safe(action.reason),
                 )
             out.print(table)
     finally:

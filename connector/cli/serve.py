@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from connector import config as cfg
+from connector.cli.console import plain, safe
 from connector.errors import ConfigError
 
 log = logging.getLogger("arconnect.serve")
@@ -212,17 +213,17 @@ def register(app: typer.Typer) -> None:
         table = Table("connection", "run", "started", "took", "outcome", "records", "API calls", "429s", "runner")
         for r in runs:
             if "started_at" not in r:
-                table.add_row(r["connection"], r["kind"], "", "", r["outcome"], "", "", "", "")
+                table.add_row(safe(r["connection"]), r["kind"], "", "", safe(r["outcome"]), "", "", "", "")
                 continue
             started = datetime.fromisoformat(r["started_at"])
             finished = datetime.fromisoformat(r["finished_at"]) if r["finished_at"] else None
             outcome = r["outcome"] if not r["error"] else f"{r['outcome']}: {r['error']}"
             records = ", ".join(f"{k} {v}" for k, v in sorted(r["counts"].items()))
-            table.add_row(r["connection"], r["kind"], _ago(started), _duration(started, finished), outcome, records,
-                          str(r["api_calls"]), str(r["rate_limited"]), r["runner"] or "")
+            table.add_row(safe(r["connection"]), r["kind"], _ago(started), _duration(started, finished), safe(outcome), safe(records),
+                          str(r["api_calls"]), str(r["rate_limited"]), safe(r["runner"] or ""))
         out.print(table)
         if problems:
             out.print("[bold]Needs attention[/bold] (reported once a day):")
             for p in problems:
-                out.print(f"  {p['subject']}: {p['message']} (since {p['since'][:16]}, seen {p['times']}x)",
+                out.print(f"  {plain(p['subject'])}: {plain(p['message'])} (since {p['since'][:16]}, seen {p['times']}x)",
                           markup=False, highlight=False)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import smtplib
 import ssl
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ from email.utils import format_datetime, formataddr
 
 from connector.config import MailConfig
 from connector.errors import ArconnectError, PermanentError, TransientError
+from connector.escaping import header_text
 from rules.letters import RenderedLetter
 
 PASSWORD_ENV = "ARCONNECT_SMTP_PASSWORD"
@@ -41,6 +43,41 @@ class MailNotSent(TransientError):
 
 class DeliveryUncertain(PermanentError):
     """The message may or may not have been accepted: a person must check before resending."""
+
+
+class InvalidAddress(PermanentError):
+    """A debtor's e-mail address that is no address: nothing is sent to it (fix it in the package)."""
+
+
+# RFC 5321/5322 dot-atom addresses, ASCII only (a non-ASCII local part needs SMTPUTF8, which we do
+# not assume); the domain may be internationalised and is sent in its IDNA (xn--) form.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LOCAL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*")
+_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+
+def checked_address(address: str) -> str:
+    """``address`` as it may go into an envelope and a ``To`` header, or :class:`InvalidAddress`.
+
+    Package data is hostile: a CR/LF would start a header of its own (``Bcc: …``), a comma or an
+    angle bracket adds recipients. Only a plain ``local@domain`` passes.
+    """
+    shown = repr(address) if len(address) <= 120 else repr(address[:117] + "...")
+    local, at, domain = address.rpartition("@")
+    if not at or not local or not domain:
+        raise InvalidAddress(f"the e-mail address {shown} is not valid (no local@domain): fix it in the package")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in address):
+        raise InvalidAddress(f"the e-mail address {shown} is not valid (line break or control character): fix it in the package")
+    if len(address) > 254 or len(local) > 64 or not _LOCAL.fullmatch(local):
+        raise InvalidAddress(f"the e-mail address {shown} is not valid: fix it in the package")
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise InvalidAddress(f"the e-mail address {shown} is not valid (domain): fix it in the package") from None
+    labels = ascii_domain.rstrip(".").split(".")
+    if len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels):
+        raise InvalidAddress(f"the e-mail address {shown} is not valid (domain): fix it in the package")
+    return f"{local}@{ascii_domain.rstrip('.')}"
 
 
 def password_key(connection: str) -> str:
@@ -64,9 +101,10 @@ def build_message(
     sent_at: datetime | None = None,
 ) -> EmailMessage:
     message = EmailMessage()
-    message["Subject"] = letter.subject
-    message["From"] = formataddr((sender_name, sender)) if sender_name else sender
-    message["To"] = ", ".join(to)
+    # A header is one line: a name with a line break in the subject must not start a header of its own.
+    message["Subject"] = header_text(letter.subject)
+    message["From"] = formataddr((header_text(sender_name), sender)) if sender_name else sender
+    message["To"] = ", ".join(checked_address(address) for address in to)
     message["Message-ID"] = message_id(idempotency_key, sender)
     message["Date"] = format_datetime(sent_at or datetime.now(UTC))
     message["X-Arconnect-Key"] = idempotency_key
