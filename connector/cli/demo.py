@@ -146,8 +146,7 @@ def run_demo(*, console: Console, keep: bool = False, package: str | None = None
                     f"{result.api_calls} API calls"
                 )
         console.print("[bold]4.[/bold] Aging")
-        for name, report in aging_reports(None, today()):
-            render_aging(name, report, "table")
+        render_aging(aging_reports(None, today()), "table", today())
         _plan_and_apply(console, [c.name for c in connections])
         console.print(f"Demo data, config and (plain-file) sandbox tokens are in {demo_dir}")
     finally:
