@@ -162,3 +162,66 @@ SECRET_STORE_ENV = "ARCONNECT_SECRET_STORE"
 def secret_store_kind(kind: str | None = None) -> str:
     """``kind``, else ``ARCONNECT_SECRET_STORE``, else ``keyring``; normalised, not yet checked."""
     return (kind or os.environ.get(SECRET_STORE_ENV) or "keyring").strip().lower()
+
+
+# --------------------------------------------------------------------------- personal data on disk
+# The data dir holds names, addresses, e-mail addresses and amounts owed (GDPR): folders 0700 and
+# files 0600 whatever the umask, and modes of what an older version left are fixed on start.
+
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+def private_dir(path: Path) -> Path:
+    """``mkdir -p path``; ``path`` and the folders it creates inside the data dir are 0700 (a
+    parent outside it, such as ``~/.local/share``, keeps the usual mode)."""
+    missing = []
+    current = path
+    while not current.exists() and current.parent != current:
+        missing.append(current)
+        current = current.parent
+    path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    root = data_dir().absolute()
+    for folder in {path, *(m for m in missing if m.absolute().is_relative_to(root))}:
+        os.chmod(folder, PRIVATE_DIR_MODE)  # mkdir's mode is filtered by the umask
+    return path
+
+
+def open_private(path: Path, flags: int) -> int:
+    """``os.open`` of a file that is 0600 from its first byte on, whatever the umask."""
+    fd = os.open(path, flags | os.O_CREAT, PRIVATE_FILE_MODE)
+    try:
+        os.fchmod(fd, PRIVATE_FILE_MODE)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def secure_tree(root: Path) -> int:
+    """Make ``root`` and everything under it 0700 (folders) and 0600 (files); returns how many
+    modes were changed. Symbolic links are left alone (their targets are not ours)."""
+    if not root.is_dir() or root.is_symlink():
+        return 0
+    changed = 0
+
+    def fix(path: str, mode: int) -> None:
+        nonlocal changed
+        try:
+            if os.lstat(path).st_mode & 0o777 != mode:
+                os.chmod(path, mode)
+                changed += 1
+        except FileNotFoundError:  # a temporary file another process just renamed
+            pass
+
+    fix(str(root), PRIVATE_DIR_MODE)
+    for folder, dirs, files in os.walk(root):
+        for name in dirs:
+            path = os.path.join(folder, name)
+            if not os.path.islink(path):
+                fix(path, PRIVATE_DIR_MODE)
+        for name in files:
+            path = os.path.join(folder, name)
+            if not os.path.islink(path):
+                fix(path, PRIVATE_FILE_MODE)
+    return changed

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,7 +40,16 @@ def today(tz: str = "Europe/Amsterdam") -> date:
     return datetime.now(ZoneInfo(tz)).date()
 
 
+#: Data dirs whose modes were checked by this process (once per process is enough: what we create
+#: ourselves is private from the start).
+_SECURED: set[Path] = set()
+
+
 def open_store() -> Store:
+    data = cfg.data_dir().absolute()
+    if data not in _SECURED:
+        cfg.secure_tree(data)  # personal data: fix the modes an older version or a loose umask left
+        _SECURED.add(data)
     store = Store(cfg.database_url())
     store.migrate()
     return store

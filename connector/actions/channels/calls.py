@@ -11,10 +11,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from connector.config import open_private, private_dir
 from connector.escaping import csv_cell, csv_row
 from connector.model import Debtor, PlannedAction
 
@@ -72,9 +74,9 @@ def append_call(path: Path, row: CallRow) -> bool:
     """Append the row unless its key is already in the file; returns whether it was added."""
     if csv_cell(row.key) in _keys_in(path):
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     new_file = not path.exists()
-    with path.open("a", encoding="utf-8", newline="") as handle:
+    with os.fdopen(open_private(path, os.O_WRONLY | os.O_APPEND), "a", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         if new_file:
             writer.writerow(COLUMNS)
