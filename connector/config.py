@@ -81,8 +81,13 @@ class MailConfig(_Model):
     host: str = "127.0.0.1"
     port: int = 25
     sender: str
+    #: STARTTLS after connecting (port 587); ``implicit_tls``: TLS from the first byte (port 465,
+    #: also assumed on port 465). A ``username`` needs one of them: no password goes in the clear.
     starttls: bool = False
+    implicit_tls: bool = False
     username: str | None = None
+    #: A CA bundle (PEM) to trust besides the system's, for a mail server with a private CA.
+    ca_file: str | None = None
 
 
 class ConnectionConfig(_Model):

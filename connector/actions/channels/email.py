@@ -15,7 +15,12 @@ Errors are split by what they tell about delivery:
   :class:`DeliveryUncertain` (never retried automatically).
 
 The SMTP password comes from ``ARCONNECT_SMTP_PASSWORD`` or the secret store (key
-``smtp-password:<connection>``) and is never logged.
+``smtp-password:<connection>``) and is never logged, and never sent in the clear: a login needs
+STARTTLS (``mail.starttls``, port 587) or implicit TLS (``mail.implicit_tls``, port 465), with the
+server's certificate checked (``mail.ca_file`` adds a private CA).
+
+Addresses come from the package and are hostile: :func:`checked_address` lets only a plain
+``local@domain`` through, so a CR/LF can never add a header or a recipient.
 """
 
 from __future__ import annotations
@@ -125,18 +130,44 @@ class SmtpSender:
     def __repr__(self) -> str:  # never show the password
         return f"SmtpSender({self.settings.host}:{self.settings.port}, sender={self.settings.sender})"
 
+    @property
+    def implicit_tls(self) -> bool:
+        return self.settings.implicit_tls or (self.settings.port == 465 and not self.settings.starttls)
+
+    def _tls_context(self) -> ssl.SSLContext:
+        """Certificates and host names checked as always; ``mail.ca_file`` adds a private CA."""
+        context = ssl.create_default_context()
+        if self.settings.ca_file:
+            try:
+                context.load_verify_locations(cafile=self.settings.ca_file)
+            except (OSError, ssl.SSLError) as exc:
+                raise MailNotSent(f"mail.ca_file {self.settings.ca_file}: cannot be read ({type(exc).__name__})") from None
+        return context
+
     def send(self, message: EmailMessage) -> None:
         s = self.settings
         where = f"{s.host}:{s.port}"
+        if s.username and not (s.starttls or self.implicit_tls):
+            raise MailNotSent(
+                f"SMTP server {where}: a login needs an encrypted connection, the password is never sent in the clear; "
+                "set mail.starttls: true (port 587) or mail.implicit_tls: true (port 465) in config.yaml"
+            )
         try:
-            client = smtplib.SMTP(s.host, s.port, timeout=self.timeout)
+            if self.implicit_tls:
+                client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=self.timeout, context=self._tls_context())
+            else:
+                client = smtplib.SMTP(s.host, s.port, timeout=self.timeout)
+        except ssl.SSLError as exc:
+            raise MailNotSent(f"SMTP server {where}: TLS failed ({exc.reason or type(exc).__name__})") from None
         except (OSError, smtplib.SMTPException) as exc:
             raise MailNotSent(f"SMTP server {where} not reachable: {type(exc).__name__}") from None
         try:
             try:
                 client.ehlo()
-                if s.starttls:
-                    client.starttls(context=ssl.create_default_context())
+                if s.starttls and not self.implicit_tls:
+                    if not client.has_extn("starttls"):
+                        raise MailNotSent(f"SMTP server {where} offers no STARTTLS; nothing was sent")
+                    client.starttls(context=self._tls_context())
                     client.ehlo()
                 if s.username:
                     if not self._password:
@@ -144,6 +175,8 @@ class SmtpSender:
                     client.login(s.username, self._password)
             except smtplib.SMTPAuthenticationError:
                 raise MailNotSent(f"SMTP server {where} refused the login of {s.username}") from None
+            except ssl.SSLError as exc:
+                raise MailNotSent(f"SMTP server {where}: TLS failed ({exc.reason or type(exc).__name__})") from None
             except (OSError, smtplib.SMTPException) as exc:
                 raise MailNotSent(f"SMTP server {where}: {type(exc).__name__} before sending") from None
             try:
