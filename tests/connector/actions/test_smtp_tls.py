@@ -60,7 +60,7 @@ def test_implicit_tls_then_login_then_send(implicit_tls_server: LocalSmtpServer,
 def test_a_login_without_tls_is_refused_even_when_the_server_would_take_it(certificate: Certificate) -> None:
     with LocalSmtpServer(free_port(), logins=LOGINS, login_needs_tls=False) as careless:
         settings = MailConfig(port=careless.port, sender="debiteuren@korenschoof.nl", username="debiteuren")
-        with pytest.raises(MailNotSent, match="password is never sent in the clear.*mail.starttls: true.*mail.implicit_tls: true"):
+        with pytest.raises(MailNotSent, match=r"password is never sent in the clear.*mail\.starttls: true.*mail\.implicit_tls: true"):
             SmtpSender(settings, LOGINS["debiteuren"], timeout=5).send(_message())
         assert careless.logins == []
         assert careless.received == []
