@@ -136,8 +136,9 @@ def load_config(path: Path | None = None) -> Config:
     path = path or config_path()
     if not path.exists():
         return Config()
+    text = _config_text(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
@@ -148,6 +149,66 @@ def load_config(path: Path | None = None) -> Config:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
         raise ConfigError(f"{path}: {field}: {first['msg']}") from None
+
+
+#: config.yaml is a few kilobytes; these bounds answer a YAML bomb with one line (issue 11 §7).
+MAX_CONFIG_BYTES = 1_000_000
+MAX_CONFIG_VALUES = 100_000
+
+
+def _config_text(path: Path) -> str:
+    """The text of ``path``, or one ConfigError line with the path and what to do."""
+    try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: {path.stat().st_size:,} bytes, not an arconnect configuration; restore it from a backup")
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text (UTF-8) file; restore it from a backup, or move it away and run 'arconnect link' again") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__}); check its owner and mode") from None
+    if "\x00" in text:
+        raise ConfigError(f"{path}: not a text file (it contains NUL bytes); restore it from a backup, or move it away and run 'arconnect link' again")
+    _check_expansion(text, path)
+    return text
+
+
+def _check_expansion(text: str, path: Path) -> None:
+    """ConfigError at ``file:line:col`` when aliases make the document stand for more than
+    :data:`MAX_CONFIG_VALUES` values or an alias contains itself (counted without expanding)."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except (yaml.YAMLError, RecursionError):
+        return  # the loader reports it with its line
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def where(node: yaml.Node) -> str:
+        return f"{path}:{node.start_mark.line + 1}:{node.start_mark.column + 1}"
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_nodes:
+            raise ConfigError(f"{where(node)}: an alias refers to a value that contains it (a recursive anchor)")
+        open_nodes.add(key)
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        total = 1 + sum(size(child) for child in children)
+        open_nodes.discard(key)
+        if total > MAX_CONFIG_VALUES:
+            raise ConfigError(f"{where(node)}: stands for more than {MAX_CONFIG_VALUES:,} values once its aliases are expanded (a YAML bomb?)")
+        sizes[key] = total
+        return total
+
+    if root is not None:
+        try:
+            size(root)
+        except RecursionError:
+            raise ConfigError(f"{path}: nested too deeply to be an arconnect configuration") from None
 
 
 def save_config(config: Config, path: Path | None = None) -> Path:
