@@ -40,6 +40,9 @@ class PackageSpec:
     plan_warnings: Callable[[ConnectionConfig], list[str]] = lambda _connection: []
     #: what the package's API lets arconnect do (the adapter's own ``capabilities``), for planning
     capabilities: frozenset[Capability] = frozenset()
+    #: called for every administration a link connects, before it is saved (Adsolut: activate the
+    #: integration on the dossier); the adapter's ``on_remove`` undoes it when the connection goes
+    on_link: Callable[[ApiClient, ConnectionConfig], None] | None = None
 
 
 def package_spec(name: str) -> PackageSpec:
