@@ -500,7 +500,7 @@ class AdsolutSandbox(SandboxApp):
             customer["vatPercentage"] = ({"id": vat_pct, "percentage": VAT_PERCENTAGES.get(vat_pct)}
                                          if vat_pct else None)
             customer["bankAccounts"] = [dict(line) for line in values["bankAccountLines"] if isinstance(line, dict)]
-            customer["externalId"] = values["externalId"]
+            state.external_ids[str(customer["id"])] = values["externalId"]
             customer["lastModified"] = stamp(self.clock.now())
             state.customers[str(customer["id"])] = customer
             state.active[str(customer["id"])] = bool(body.get("active", True))

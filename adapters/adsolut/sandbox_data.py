@@ -99,6 +99,8 @@ class DossierState:
     spec: DossierSpec
     customers: dict[str, dict[str, Any]] = field(default_factory=dict)
     active: dict[str, bool] = field(default_factory=dict)
+    #: ``externalId`` is in the PUT shape but not in the GET sample (A5): kept aside like ``active``
+    external_ids: dict[str, str | None] = field(default_factory=dict)
     items: dict[str, OpenItemRec] = field(default_factory=dict)
     #: client ids whose integration is active on this dossier (reference A3)
     integrations: set[str] = field(default_factory=set)

@@ -13,7 +13,7 @@ import httpx
 from adapters.adsolut.adapter import open_items_off_message
 from adapters.adsolut.sandbox import AdsolutSandbox, DossierSpec
 from connector import config as cfg
-from connector.demo import press_allow
+from connector.cli.demo import press_allow
 from connector.sandbox import transport
 from tests.contract.harness import Harness, Truth
 
