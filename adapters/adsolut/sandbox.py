@@ -431,12 +431,11 @@ class AdsolutSandbox(SandboxApp):
         field = {"lastmodified": "lastModified", "name": "name", "code": "code"}.get(order.lower())
         if field is None:
             raise validation("InvalidOrderBy", "OrderBy", f"cannot order by {order!r}")
-        rows = self._sorted(state, "customers", field,
-                            lambda c: (str(c.get(field) or ""), str(c["id"])), lambda: list(state.customers.values()))
         code = request.arg("Code")
-        if since is not None or code:
-            rows = [c for c in rows if (since is None or _when(c["lastModified"]) >= since)
-                    and (not code or c.get("code") == code)]
+        rows = self._sorted(
+            state, f"customers:{since}:{code}", field, lambda c: (str(c.get(field) or ""), str(c["id"])),
+            lambda: [c for c in state.customers.values() if (since is None or _when(c["lastModified"]) >= since)
+                     and (not code or c.get("code") == code)])
         return self._envelope(rows, page, limit, dict, "customers")
 
     def _customer(self, state: DossierState, active: bool, ident: str) -> dict[str, Any]:
@@ -520,12 +519,12 @@ class AdsolutSandbox(SandboxApp):
         }
         if order not in keys:
             raise validation("InvalidOrderBy", "OrderBy", f"cannot order by {order!r}")
-        rows = self._sorted(state, "items", order, keys[order], lambda: list(state.items.values()))
         open_only = (request.arg("OpenOnly") or "").lower() == "true"
         customer = request.arg("CustomerId")
-        if since is not None or open_only or customer:
-            rows = [i for i in rows if (since is None or i.last_modified >= since)
-                    and (not open_only or i.open_amount != 0) and (not customer or i.customer_id == customer)]
+        rows = self._sorted(
+            state, f"items:{since}:{open_only}:{customer}", order, keys[order],
+            lambda: [i for i in state.items.values() if (since is None or i.last_modified >= since)
+                     and (not open_only or i.open_amount != 0) and (not customer or i.customer_id == customer)])
         return self._envelope(rows, page, limit, item_json, "openitems")
 
     # ================================================================== test helpers

@@ -13,7 +13,7 @@ import pytest
 from adapters.adsolut.adapter import AdsolutAdapter
 from adapters.adsolut.client import ADSOLUT_HTTP
 from adapters.adsolut.sandbox import AdsolutSandbox
-from connector.errors import ConfigError, UnsupportedAction
+from connector.errors import ApiError, ConfigError, UnsupportedAction
 from connector.http import ApiClient, make_client
 from connector.model import ActionKind, ApplyOutcome, PlannedAction
 from connector.sandbox import SandboxClock, transport
@@ -95,3 +95,12 @@ def test_an_unknown_open_items_path_says_how_to_configure_it(sandbox: AdsolutSan
     adapter.open_items_path = "/acc/v1/adm/{administration}/nothere"
     with pytest.raises(ConfigError, match="open_items_endpoint"):
         list(adapter.open_items(None))
+
+
+def test_a_refused_deactivation_is_an_error_that_says_the_connection_was_kept(
+    sandbox: AdsolutSandbox, adapter: AdsolutAdapter
+) -> None:
+    sandbox.faults.fail(403, endpoint="integrations")
+    with pytest.raises(ApiError, match="could not be deactivated, so the connection was kept"):
+        adapter.on_remove()
+    assert sandbox.dossier(DOSSIER).integrations  # still active: nothing pretended otherwise
