@@ -385,6 +385,8 @@ class TwinfieldSandbox(SandboxApp):
         return None, headers
 
     def _processxml(self, request: Request) -> Response:
+        if not self._is_cluster(request):
+            return self.not_found(request)
         call: SoapCall | None = None
         try:
             call = parse_call(request.body, request.header("content-type") or "")
@@ -401,8 +403,10 @@ class TwinfieldSandbox(SandboxApp):
             else:
                 if len(container) != 1:
                     raise SoapRequestError("xmlRequest must hold one element")
+                # A literal request inherits the envelope's default namespace; the command itself has none.
                 document = container[0]
-                document.tag = document.tag.rsplit("}", 1)[-1]
+                for element in document.iter():
+                    element.tag = element.tag.rsplit("}", 1)[-1]
         except (SoapRequestError, ET.ParseError) as exc:
             return self._fault(call, request, 500, str(exc), 187)
         root = document.tag
@@ -430,6 +434,8 @@ class TwinfieldSandbox(SandboxApp):
 
     def _deleted(self, request: Request) -> Response:
         """§4.5: DeletedTransactionsService ``Query`` with GetDeletedTransactions (a 1-credit query)."""
+        if not self._is_cluster(request):
+            return self.not_found(request)
         call: SoapCall | None = None
         try:
             call = parse_call(request.body, request.header("content-type") or "")
