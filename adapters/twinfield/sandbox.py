@@ -420,8 +420,9 @@ class TwinfieldSandbox(SandboxApp):
         if refused is not None:
             return refused
         chunks = list(self.commands.run(document, company or None))
-        if root == "columns" and len(chunks) > 2 and self.faults.take("processxml", ("malformed",)) is not None:
-            chunks[2] = _break_row(chunks[2])
+        first_row = next((i for i, chunk in enumerate(chunks) if chunk.startswith("<tr>")), None)
+        if root == "columns" and first_row is not None and self.faults.take("processxml", ("malformed",)) is not None:
+            chunks[first_row] = _break_row(chunks[first_row])
         inner = "".join(chunks)
         if call.operation == "ProcessXmlString":
             body = f'<ProcessXmlStringResponse xmlns="{TWF}"><ProcessXmlStringResult>{escape(inner)}</ProcessXmlStringResult></ProcessXmlStringResponse>'
@@ -474,8 +475,8 @@ class TwinfieldSandbox(SandboxApp):
 
 
 def _break_row(row: str) -> str:
-    """A malformed record: the first row's open value is not a number."""
-    return re.sub(r'(field="fin\.trs\.line\.openvaluesigned"[^>]*>)[^<]*', r"\1n/a", row, count=1)
+    """A malformed record: the first row's booking date is not a date."""
+    return re.sub(r'(field="fin\.trs\.head\.date"[^>]*>)[^<]*', r"\g<1>2026-13-45", row, count=1)
 
 
 def build_twinfield(seed: int = 42, size: str = "small", *, limits: FairUseLimits | None = None) -> TwinfieldSandbox:

@@ -21,10 +21,10 @@ replace exactly the blocks it posts. Everything is generated from a seed, per of
 
 from __future__ import annotations
 
+import datetime as dt
 import xml.etree.ElementTree as ET
 import zlib
 from dataclasses import dataclass, field
-import datetime as dt
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
