@@ -11,7 +11,7 @@ the debtors already got the first reminder 12 days ago.
 
 A second, fresh process then measures, separately:
 
-* **load** — ``connector.planning.build_snapshot``: reading the store into the snapshot;
+* **load** — ``connector.actions.planning.build_snapshot``: reading the store into the snapshot;
 * **plan** — ``rules.engine.plan``: the pure engine (the "< 10 s for 1 M items" budget);
 * the same plan once more with interest on every step that charges costs (the NL example claims
   interest from the notice of default on; interest costs about 35 µs per item in rules.costs);
@@ -182,7 +182,7 @@ def _interest_everywhere(rules: Any) -> Any:
 
 
 def measure(url: str) -> dict[str, Any]:
-    from connector.planning import build_snapshot
+    from connector.actions.planning import build_snapshot
     from rules.engine import plan
     from rules.loading import load_rules
 

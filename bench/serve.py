@@ -1,7 +1,7 @@
 """Benchmark: ``arconnect serve`` with many connections against loopback Exact sandboxes.
 
 Sandboxes run in processes of their own (``--sandboxes`` of them, the divisions split between
-them), each with Exact's documented limits (60 calls a minute per division, reference/exact.md §8)
+them), each with Exact's documented limits (60 calls a minute per division, docs/reference/exact.md §8)
 and its ``/_sandbox/stats`` control path. One credential per sandbox is linked over the real OAuth
 redirect (every division ticked on the consent page), every connection syncs every minute, and one
 ``arconnect serve`` process (in-process worker pool of ``--workers`` threads) runs for
@@ -41,7 +41,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from connector.demo import _FormParser, free_port  # noqa: E402
+from connector.cli.demo import _FormParser, free_port  # noqa: E402
 from connector.sandbox import wait_for_port  # noqa: E402
 
 CLIENT_ID, CLIENT_SECRET = "arconnect-bench", "bench-secret"
@@ -135,7 +135,7 @@ def one(args: argparse.Namespace, workers: int) -> dict[str, Any]:
         before = [sandbox_calls(url) for _, url in sandboxes]
         log = (work / "serve.log").open("wb")
         serve = subprocess.Popen(
-            [sys.executable, "-c", "from connector.cli import main; main()", "serve", "--workers", str(workers),
+            [sys.executable, "-c", "from connector.cli.main import main; main()", "serve", "--workers", str(workers),
              "--log-format", "json"], cwd=ROOT, env={**os.environ}, stdout=log, stderr=subprocess.STDOUT)
         started = time.monotonic()
         time.sleep(args.seconds)

@@ -1,7 +1,7 @@
 """Benchmark: sync an Exact Online division from the sandbox at Exact's real rate limits.
 
 The sandbox runs in its own process (``python -m adapters.exact.sandbox``) with the documented limits
-(60 calls a minute and 5,000 a day per division, headers in epoch ms; reference/exact.md §8). Each size
+(60 calls a minute and 5,000 a day per division, headers in epoch ms; docs/reference/exact.md §8). Each size
 runs its client in a process of its own, so that its peak RSS is that size's alone; the client links
 over the real OAuth redirect and runs ``connector.runtime.sync_connections`` (what ``arconnect sync`` runs).
 For each size: a full sync, then 1 % of the division changes (payments in full and in part, renamed
@@ -41,7 +41,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from connector.demo import DemoBrowser, free_port  # noqa: E402
+from connector.cli.demo import DemoBrowser, free_port  # noqa: E402
 from connector.sandbox import wait_for_port  # noqa: E402
 
 PAGE = 1000  # §2.3: bulk and sync endpoints

@@ -2,7 +2,7 @@
 
 The sandbox runs in its own process (this script with ``--serve``: the MoneybirdSandbox plus two
 bench-only routes, ``GET /_sandbox/stats`` and ``POST /_sandbox/change``) with the documented
-limit of 150 requests per 5 minutes per token (reference/moneybird.md §9); this process is the
+limit of 150 requests per 5 minutes per token (docs/reference/moneybird.md §9); this process is the
 client, linked over the real OAuth redirect. For each size it runs a full sync, changes about 1 %
 of the open invoices (payments in full and in part, new invoices) and renames contacts, and runs an
 incremental sync. It prints, from the sandbox's own counts, calls per endpoint next to the minimum
@@ -37,7 +37,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from connector.demo import DemoBrowser, free_port  # noqa: E402
+from connector.cli.demo import DemoBrowser, free_port  # noqa: E402
 from connector.sandbox import wait_for_port  # noqa: E402
 
 ADMIN = "123456789012345678"

@@ -1,4 +1,4 @@
-"""The common model every package maps into (DESIGN.md §4).
+"""The common model every package maps into (docs/architecture.md §4).
 
 All models are frozen pydantic models. Money is always a :class:`Money` (a ``Decimal`` with its
 currency); a float is refused at the boundary so that binary rounding can never creep in.

@@ -1,4 +1,4 @@
-"""The adapter protocol every package implements (DESIGN.md §5).
+"""The adapter protocol every package implements (docs/architecture.md §5).
 
 Small and capability-based. An adapter is built for one **connection** (one administration of
 one package) with an authenticated HTTP client; it never touches the store. Streams yield

@@ -5,7 +5,7 @@ organisation, Moneybird: per token) and a parser turning response headers into
 :class:`Window` readings (limit, remaining, reset time). Before each call the limiter waits
 while any window of that key has nothing left, until that window resets; so a sync uses the
 whole allowed rate and does not run into 429s. One call per key is in flight at a time
-(Exact asks for sequential paging, reference/exact.md §2.3).
+(Exact asks for sequential paging, docs/reference/exact.md §2.3).
 
 A wait longer than ``max_wait`` (e.g. a daily budget spent) is not slept through: the limiter
 raises :class:`~connector.errors.RateLimited` with the reset time, and the scheduler tries later.

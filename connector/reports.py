@@ -1,6 +1,6 @@
 """Reports over the store's open items: aging (pure functions; rendering lives in the CLI).
 
-Aging buckets (DOMAIN.md, "What accountants measure"): not yet due, 1–30, 31–60, 61–90 and over
+Aging buckets (docs/domain.md, "What accountants measure"): not yet due, 1–30, 31–60, 61–90 and over
 90 days past due, per debtor and in total, **per currency** (amounts in different currencies are
 never added). Days past due are counted in calendar days from the due date (the invoice date when
 an item has none) to the report date. Credit notes and unapplied payments are negative and sit in

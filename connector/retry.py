@@ -3,7 +3,7 @@
 Transient means :class:`~connector.errors.TransientError`: 5xx, timeouts, dropped connections
 and 429. A 429 carries ``retry_at`` (from ``Retry-After`` or the package's reset headers) and the
 wait is at least until then. Anything else (a 4xx, a mapping error, a re-link) is raised at once:
-Exact blocks an app after 10 errors per endpoint per hour (reference/exact.md §2.8), so blind
+Exact blocks an app after 10 errors per endpoint per hour (docs/reference/exact.md §2.8), so blind
 retries of 4xx are harmful.
 """
 

@@ -184,9 +184,9 @@ def sync_one(
     transport: httpx.BaseTransport | None = None,
     lease_wait: bool | float = False,
 ) -> ConnectionSyncResult:
-    """Sync one connection under its lease (connector.lease); a busy lease is reported, not raised."""
+    """Sync one connection under its lease (connector.store.lease); a busy lease is reported, not raised."""
     from connector.errors import Busy
-    from connector.lease import connection_lease
+    from connector.store.lease import connection_lease
 
     try:
         url = store.engine.url.render_as_string(hide_password=False)

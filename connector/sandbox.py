@@ -1,4 +1,4 @@
-"""Shared plumbing for the package simulators (DESIGN.md §8).
+"""Shared plumbing for the package simulators (docs/architecture.md §8).
 
 Every ``adapters/<package>/sandbox.py`` builds a :class:`SandboxApp` (a plain WSGI application)
 and registers its routes on it. This module gives them, once:
@@ -533,7 +533,7 @@ class TokenIssuer:
 
     def issue_code(self, client_id: str, redirect_uri: str, user: str = "user", scope: str = "",
                    code_challenge: str | None = None) -> str:
-        # Exact's codes contain '!' that clients must URL-decode (reference/exact.md §1.2).
+        # Exact's codes contain '!' that clients must URL-decode (docs/reference/exact.md §1.2).
         code = "code!" + secrets.token_urlsafe(24)
         with self._lock:
             self._codes[code] = _Code(client_id, redirect_uri, user, scope, self.clock.timestamp(), code_challenge)

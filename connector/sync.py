@@ -1,4 +1,4 @@
-"""The sync engine: adapter pages → store → bookmark (DESIGN.md §3, §9).
+"""The sync engine: adapter pages → store → bookmark (docs/architecture.md §3, §9).
 
 For each stream the engine reads the stored bookmark, asks the adapter for pages since then, and
 stores each page **with** its bookmark in one transaction (``Store.save_page``). A crash loses at

@@ -2,7 +2,7 @@
 
 Pure functions over the dated tables in ``rules/data/costs.yaml`` and ``rules/data/interest.yaml``
 (no figure lives in this code). The legal sources are summarised in
-``/work/shared/reference/legal-and-kpi.md`` (cited as "ref §x"); each table row names its own.
+``docs/reference/legal-and-kpi.md`` (cited as "docs/reference/legal-and-kpi.md §x"); each table row names its own.
 
 Decisions (each one is also stated in the explanation a quote carries):
 
@@ -15,7 +15,7 @@ Decisions (each one is also stated in the explanation a quote carries):
   invoices in one letter (das.nl "hoe gaat u om met meerdere vorderingen", ruebincasso.nl
   "incassokosten bij meerdere vorderingen"; not in the reference file). BE consumers: the Book
   XIX damages bracket is applied to the balance due of the letter. BE businesses: EUR 40 per late
-  invoice (ref §3.4, Directive 2011/7/EU art. 6). :func:`letter_costs` takes the principals of
+  invoice (docs/reference/legal-and-kpi.md §3.4, Directive 2011/7/EU art. 6). :func:`letter_costs` takes the principals of
   one letter and ``per_invoice`` to override the default.
 * **VAT.** No VAT is ever added. Ref §3.1 (Besluit BIK art. 2(3)): the fee may be raised by VAT
   only when the creditor outsourced collection to a VAT-charging service, cannot deduct that VAT
@@ -23,9 +23,9 @@ Decisions (each one is also stated in the explanation a quote carries):
 * **Unknown debtor kind** is treated as a consumer (the stricter regime).
 * **Assumed receipt** (NL 14-day letter, BE Book XIX term): see :func:`assumed_receipt`.
 * **Interest days.** Interest runs from the day after the due date up to and including the quote
-  date (art. 6:119a(1) BW: "from the day after the agreed payment date"; ref §3.1, §3.3), per
+  date (art. 6:119a(1) BW: "from the day after the agreed payment date"; docs/reference/legal-and-kpi.md §3.1, §3.3), per
   day at rate / 365 (also in leap years: the common practice of NL/BE calculators; not in the
-  reference). NL compounds yearly (art. 6:119(2), 6:119a(3) BW, ref §3.1): after each full year
+  reference). NL compounds yearly (art. 6:119(2), 6:119a(3) BW, docs/reference/legal-and-kpi.md §3.1): after each full year
   counted from the first interest day the year's interest is added to the principal. BE interest
   is simple.
 """
@@ -285,7 +285,7 @@ def _nl_costs(kind: DebtorKind, principal: Money, on: date) -> CostsQuote:
     fee, lines, source = bik_scale(principal.amount, on)
     costs = _down(fee)
     lines.append(f"costs {_money(costs, principal.currency)} (rounded down to the cent; no VAT added)")
-    lines.append(f"basis: the principal {principal} only; interest is not added to it (ref §3.1)")
+    lines.append(f"basis: the principal {principal} only; interest is not added to it (docs/reference/legal-and-kpi.md §3.1)")
     if _is_consumer(kind):
         reason = (
             "owed by a consumer only once the 14-day letter's term has passed (art. 6:96(6) BW); the letter must state "
@@ -456,7 +456,7 @@ def collection_costs(
 def default_per_invoice(country: str, debtor_kind: DebtorKind) -> bool:
     """Whether costs go per invoice (True) or on the combined principal of one letter (False).
 
-    Only BE businesses are per invoice (EUR 40 per late invoice, ref §3.4); the NL scale and the
+    Only BE businesses are per invoice (EUR 40 per late invoice, docs/reference/legal-and-kpi.md §3.4); the NL scale and the
     BE consumer bracket apply to the combined principal of the letter (see the module docstring).
     """
     return _country(country) == "BE" and debtor_kind is DebtorKind.BUSINESS
@@ -523,7 +523,7 @@ def letter_costs(
 
 def _nl_delivery_day(day: date) -> bool:
     # Practitioners assume delivery on the 2nd day after posting "not counting Sunday/Monday/holidays"
-    # (ref §3.1, 14-dagenbrief): letters are not delivered on Sundays, Mondays and public holidays.
+    # (docs/reference/legal-and-kpi.md §3.1, 14-dagenbrief): letters are not delivered on Sundays, Mondays and public holidays.
     return day.weekday() not in (0, 6) and holiday_name(day, "NL") is None
 
 
@@ -531,13 +531,13 @@ def assumed_receipt(*, country: str, sent: date, channel: str) -> date:
     """The day a reminder sent on ``sent`` is assumed to reach the debtor.
 
     * NL letter or registered letter: the 2nd delivery day after posting, delivery days being
-      Tuesday to Saturday except public holidays (practitioners' rule, ref §3.1).
+      Tuesday to Saturday except public holidays (practitioners' rule, docs/reference/legal-and-kpi.md §3.1).
     * NL e-mail: the day after sending. The law counts from receipt (HR 25 Nov 2016,
-      ECLI:NL:HR:2016:2704, ref §3.1) and the creditor must prove it; an e-mail sent late in the
+      ECLI:NL:HR:2016:2704, docs/reference/legal-and-kpi.md §3.1) and the creditor must prove it; an e-mail sent late in the
       day or held by a filter may be read the next day, and a term stated one day too long costs
       nothing while one day too short forfeits all costs, so we assume the later day.
     * BE letter or registered letter: the third working day after sending; BE e-mail: the day it
-      is sent. These are the days Book XIX starts the 14-day term from (ref §3.2).
+      is sent. These are the days Book XIX starts the 14-day term from (docs/reference/legal-and-kpi.md §3.2).
 
     The counts live in ``rules/data/costs.yaml`` (``consumer_term``), dated by the send day.
     """
@@ -572,10 +572,10 @@ def _assumed_receipt(code: str, sent: date, kind: str) -> date:
 def consumer_costs_from(*, country: str, letter_sent: date, channel: str) -> date:
     """The first day costs may be charged to a consumer after the 14-day letter sent on ``letter_sent``.
 
-    NL (art. 6:96(6) BW, ref §3.1): 14 days starting the day after the assumed receipt; when the
+    NL (art. 6:96(6) BW, docs/reference/legal-and-kpi.md §3.1): 14 days starting the day after the assumed receipt; when the
     14th day is a Saturday, Sunday or public holiday the term runs to the next business day
     (Algemene termijnenwet art. 1; not in the reference: chosen because it can only make costs
-    later, never earlier). BE (Book XIX, ref §3.2): at least 14 calendar days starting the third
+    later, never earlier). BE (Book XIX, docs/reference/legal-and-kpi.md §3.2): at least 14 calendar days starting the third
     working day after a letter is sent, or the day after an e-mail is sent. Costs may be charged
     from the day after the term's last day. The figures live in ``rules/data/costs.yaml``.
     """
@@ -695,7 +695,7 @@ def interest(
     For a consumer this assumes the due date was a fixed term, so the debtor is in default from the
     next day (art. 6:83(a) BW, not in the reference); where default starts later (a notice of
     default), pass that day minus one as ``due``. A BE contract may agree consumer interest up to
-    the commercial rate (Book XIX, ref §3.2): pass ``commercial=True`` for that.
+    the commercial rate (Book XIX, docs/reference/legal-and-kpi.md §3.2): pass ``commercial=True`` for that.
     """
     _check_principal(principal)
     name = regime_for(country, debtor_kind, commercial)

@@ -1,6 +1,6 @@
 """Credit limits: block a debtor above its limit, lift our own block below it (with hysteresis).
 
-Exposure is in the administration's base currency (DESIGN.md §4) over the buckets a policy
+Exposure is in the administration's base currency (docs/architecture.md §4) over the buckets a policy
 chooses; an item counts once even when it is in several buckets:
 
 * ``open`` — every open item, credit notes and unapplied payments included (negative);

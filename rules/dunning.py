@@ -1,6 +1,6 @@
 """The dunning ladder: which step an item is at, and on which day its next step falls due.
 
-Semantics follow OCA credit-control's levels (reference/peers.md §1.1): an item qualifies for
+Semantics follow OCA credit-control's levels (docs/reference/peers.md §1.1): an item qualifies for
 step N only when it reached step N-1 (step 1 only when it reached none), so steps are never
 skipped and a late first run walks the ladder one step per run. The delay anchors are
 ``invoice_date``, ``due_date``, ``end_of_month`` (of the due date) and ``previous_step`` (the day

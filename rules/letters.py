@@ -2,7 +2,7 @@
 
 A template is ``<name>.<language>.j2`` (e.g. ``reminder.nl.j2``). It extends a layout and fills the
 blocks ``subject``, ``opening``, ``request`` and ``closing``; the layout draws what every letter
-carries (reference/legal-and-kpi.md §3.1, §3.2, §3.4): the creditor's name, KvK or KBO number and VAT
+carries (docs/reference/legal-and-kpi.md §3.1, §3.2, §3.4): the creditor's name, KvK or KBO number and VAT
 number, the IBAN/BIC and payment reference, each open item with its due date, the exact costs and
 interest, the total, and the pay-by term where the step sets one. The same template renders twice:
 as plain text (``_letter.txt.j2``) and as HTML with autoescape (``_letter.html.j2``).

@@ -1,11 +1,11 @@
 """Payment references a debtor's bank can carry back to us: RF (ISO 11649) and the BE structured communication.
 
-* **RF creditor reference** (ISO 11649, used in NL, DOMAIN.md "Words"): ``RF`` + 2 check digits +
+* **RF creditor reference** (ISO 11649, used in NL, docs/domain.md "Words"): ``RF`` + 2 check digits +
   a reference of 1 to 21 letters and digits. Check digits as for an IBAN (ISO 7064 MOD 97-10):
   append ``RF00`` to the reference, replace each letter by two digits (A = 10 … Z = 35), take the
   number modulo 97; the check digits are 98 minus that remainder. A reference is valid when the
   same conversion of reference + ``RF`` + check digits leaves remainder 1.
-* **BE structured communication** (*gestructureerde mededeling*, DOMAIN.md): 10 digits followed by
+* **BE structured communication** (*gestructureerde mededeling*, docs/domain.md): 10 digits followed by
   2 check digits = the 10-digit number modulo 97, or 97 when the remainder is 0, written
   ``+++123/4567/89012+++`` (banks also accept ``***`` for ``+++``).
 

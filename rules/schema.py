@@ -1,4 +1,4 @@
-"""The ``rules.yaml`` an accountant writes for one client (DESIGN.md §7), as pydantic models.
+"""The ``rules.yaml`` an accountant writes for one client (docs/architecture.md §7), as pydantic models.
 
 Every model forbids unknown fields, so a typo is a mistake with a line number, never a silently
 ignored setting (see :mod:`rules.loading`). Money is ``Decimal``: the loader hands YAML numbers

@@ -1,13 +1,13 @@
 """Everything :func:`rules.engine.plan` needs, in plain slotted objects (no I/O here).
 
-A snapshot is built once per run by :mod:`connector.planning` from the store. It is designed for a
+A snapshot is built once per run by :mod:`connector.actions.planning` from the store. It is designed for a
 million open items: items and debtors are slotted dataclasses holding ``Decimal`` amounts (no
 pydantic validation in the engine's hot loop), grouped by debtor once, and the history of the
 journal is reduced to what the engine asks: which step each item reached, when, and by which
 channel; when each debtor was last written to; how often arconnect blocked or unblocked it.
 
 :meth:`Snapshot.from_models` builds one from common-model objects (tests, small runs);
-:mod:`connector.planning` fills the same structures straight from the store's columns.
+:mod:`connector.actions.planning` fills the same structures straight from the store's columns.
 """
 
 from __future__ import annotations
@@ -214,7 +214,7 @@ def average_days_late(
     """Per debtor, the amount-weighted average of days paid beyond the due date (early = 0).
 
     ``payments`` are (debtor id, item ids, paid on, amount); a payment of several items counts
-    against the latest due date of them. "Days beyond terms" per reference/legal-and-kpi.md §4.
+    against the latest due date of them. "Days beyond terms" per docs/reference/legal-and-kpi.md §4.
     """
     weighted: dict[str, Decimal] = defaultdict(Decimal)
     totals: dict[str, Decimal] = defaultdict(Decimal)

@@ -1,4 +1,4 @@
-"""Exact Online: client, mapping, adapter and sandbox (reference/exact.md)."""
+"""Exact Online: client, mapping, adapter and sandbox (docs/reference/exact.md)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def _make_adapter(api: ApiClient, connection: ConnectionConfig, state: StateRead
 def _plan_warnings(connection: ConnectionConfig) -> list[str]:
     if connection.reminders_sent_by is not None:
         return []
-    # reference/exact.md: Exact's own reminders cannot be switched off through its API.
+    # docs/reference/exact.md: Exact's own reminders cannot be switched off through its API.
     return [
         f"double dunning: Exact Online's own reminders cannot be switched off through its API; set "
         f"reminders_sent_by (arconnect or package) for connection {connection.name!r} in {config_path()}"

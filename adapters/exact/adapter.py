@@ -1,6 +1,6 @@
 """Exact Online adapter: one division of one Exact grant.
 
-Read path (reference/exact.md §4, §11):
+Read path (docs/reference/exact.md §4, §11):
 * debtors: ``sync/CRM/Accounts`` from ``Timestamp gt 1`` (the documented first run), then
   ``Timestamp gt <largest seen>L``; their deletions (``sync/Deleted`` EntityType 2) arrive
   through the open-items stream, which reads ``sync/Deleted`` once for both.
@@ -61,6 +61,7 @@ from adapters.exact.mapping import (
     payment_from_settled_term,
     validate_term,
 )
+from connector.actions.writeback import action_summary
 from connector.errors import MappingError, UnsupportedAction
 from connector.http import ApiClient
 from connector.model import (
@@ -77,7 +78,6 @@ from connector.model import (
     to_decimal,
 )
 from connector.ports import Capability, NoState, StateReader
-from connector.writeback import action_summary
 
 log = logging.getLogger("arconnect.exact")
 
@@ -441,7 +441,7 @@ class ExactAdapter:
                     "Date": _exact_date(action.run_date),
                 },
             )
-        raise UnsupportedAction(f"Exact Online has no API for {kind.value.replace('_', ' ')} (reference/exact.md §7)")
+        raise UnsupportedAction(f"Exact Online has no API for {kind.value.replace('_', ' ')} (docs/reference/exact.md §7)")
 
 
 DUNNING_NOTES: dict[ActionKind, str] = {

@@ -1,6 +1,6 @@
 """Exact Online transport details: hosts, OAuth profile, OData v2 envelopes, rate headers, errors.
 
-Every fact here cites reference/exact.md (section numbers in comments).
+Every fact here cites docs/reference/exact.md (section numbers in comments).
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """Exact Online: the dunning letter as a document with the letter attached (write-once).
 
-reference/exact.md §7 ("store the letter PDF"): ``documents/Documents`` (G, P, U, D) then
+docs/reference/exact.md §7 ("store the letter PDF"): ``documents/Documents`` (G, P, U, D) then
 ``documents/DocumentAttachments`` (G, P, D). Document fields written: ``Subject``, ``Type`` (Int32;
 55 = "Miscellaneous", the value of Exact's SDK example), ``Account``, ``Body``, ``DocumentDate``.
 Attachment fields: ``Document``, ``FileName``, ``Attachment`` (base64).
 
 The attachment is the letter as PDF (``<date>-<step>.pdf``, rendered by
-:mod:`connector.channels.pdf` from the letter's text). What the reference does not give us: a
+:mod:`connector.pdf` from the letter's text). What the reference does not give us: a
 documented ``Category`` for dunning letters (left empty).
 
 Write-once like notes and tasks: the document's ``Subject`` carries the ``[arconnect …]`` marker of
@@ -26,9 +26,9 @@ from datetime import date
 from typing import Any, Protocol
 
 from adapters.exact.client import JSON_HEADERS, odata_rows
-from connector.channels.pdf import letter_pdf
 from connector.http import ApiClient
 from connector.model import ApplyOutcome, ApplyResult, PlannedAction
+from connector.pdf import letter_pdf
 
 DOCUMENT_TYPE_MISCELLANEOUS = 55  # §7, Exact's SDK example
 

@@ -1,6 +1,6 @@
 """Pure mapping between Exact Online payloads and the common model (no I/O).
 
-Sources: reference/exact.md §2.6 (``/Date(ms)/``), §2.7 (padded strings), §3.2–§3.3 (payment
+Sources: docs/reference/exact.md §2.6 (``/Date(ms)/``), §2.7 (padded strings), §3.2–§3.3 (payment
 terms), §5 (what paid means), §6 (accounts).
 """
 

@@ -1,4 +1,4 @@
-"""Exact Online simulator: the REST API (verbose OData v2 JSON) and OAuth2, per reference/exact.md.
+"""Exact Online simulator: the REST API (verbose OData v2 JSON) and OAuth2, per docs/reference/exact.md.
 
 Run it in-process with ``connector.sandbox.transport(ExactSandbox.small())`` or on loopback with
 :func:`serve_exact` / ``python -m adapters.exact.sandbox --port 8766``.
@@ -217,7 +217,7 @@ def _error_page(message: str) -> Response:
 
 
 class ExactSandbox(SandboxApp):
-    """The simulated Exact Online host (one country host; every path of reference/exact.md)."""
+    """The simulated Exact Online host (one country host; every path of docs/reference/exact.md)."""
 
     def __init__(
         self,

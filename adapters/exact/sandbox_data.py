@@ -4,7 +4,7 @@ Base rows (accounts and payment terms) are produced on demand from ``(seed, divi
 so a division of a million payment terms costs a few objects until it is read. Every write (a PUT,
 a POST, a payment, a deletion, a test helper's change) goes into the overlay of its table.
 
-Row versions (reference/exact.md §4): every row has an Int64 ``Timestamp`` unique within the
+Row versions (docs/reference/exact.md §4): every row has an Int64 ``Timestamp`` unique within the
 division. Base accounts get ``ts_base + index``, base terms ``ts_base + accounts + index``, and every
 change takes the next value of a per-division counter above the base range, so a change always
 gets a Timestamp larger than every earlier one and page *k* of a sync feed costs O(page size).

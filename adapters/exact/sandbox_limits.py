@@ -1,4 +1,4 @@
-"""Rate limits and the error budget of the Exact Online sandbox (reference/exact.md §8, §2.8).
+"""Rate limits and the error budget of the Exact Online sandbox (docs/reference/exact.md §8, §2.8).
 
 * Calls count per app (client id) per division: 60 a minute and 5,000 a day by default.
   The minute window resets at the next whole minute, the day window at 00:00 UTC; both resets are

@@ -1,6 +1,6 @@
 """OData v2 pieces of the Exact Online sandbox: ``$filter`` parsing, ``$select``, verbose JSON and Atom.
 
-Everything here follows reference/exact.md §2 (request conventions):
+Everything here follows docs/reference/exact.md §2 (request conventions):
 
 * §2.2 envelopes ``{"d": {"results": [...], "__next": "..."}}`` / ``{"d": {...}}`` with ``__metadata``;
 * §2.5 ``$filter`` literals: ``guid'…'``, ``datetime'…'`` (no offset, taken as UTC), Int64 with ``L``,

@@ -1,6 +1,6 @@
 """Field lists, Edm types, filter allow-lists and writable fields of the simulated Exact entities.
 
-Sources: reference/exact.md §1.5 (Me, Divisions), §3.1 (ReceivablesList), §3.2 (Receivables),
+Sources: docs/reference/exact.md §1.5 (Me, Divisions), §3.1 (ReceivablesList), §3.2 (Receivables),
 §3.3 (PaymentTerms), §4 (sync/Deleted), §6 (crm/Accounts), §7 (Tasks, CommunicationNotes,
 Documents, DocumentAttachments).
 """

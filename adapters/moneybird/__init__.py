@@ -1,4 +1,4 @@
-"""Moneybird: client, mapping, adapter and sandbox (reference/moneybird.md)."""
+"""Moneybird: client, mapping, adapter and sandbox (docs/reference/moneybird.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Moneybird adapter: one administration of one Moneybird grant.
 
-Read path (reference/moneybird.md §5 "Synchronization API"): for contacts and for the unpaid sales
+Read path (docs/reference/moneybird.md §5 "Synchronization API"): for contacts and for the unpaid sales
 invoices, ``GET …/synchronization`` lists every id with its version; the ids whose version differs
 from the stored one are fetched with ``POST …/synchronization``, at most 100 per call. So a sync
 costs the two id lists plus ceil(changed / 100) POSTs.
@@ -44,6 +44,7 @@ from adapters.moneybird.mapping import (
     reminder_groups,
     unpaid_filter,
 )
+from connector.actions.writeback import action_summary
 from connector.errors import ApiError, MappingError, UnsupportedAction
 from connector.http import ApiClient
 from connector.model import (
@@ -60,7 +61,6 @@ from connector.model import (
     to_decimal,
 )
 from connector.ports import Capability, NoState, StateReader
-from connector.writeback import action_summary
 
 RecordT = TypeVar("RecordT", Debtor, OpenItem)
 
@@ -362,7 +362,7 @@ class MoneybirdAdapter:
                 return ApplyResult(outcome=ApplyOutcome.ALREADY_TRUE, reason="reminder already recorded in Moneybird")
             return ApplyResult(outcome=ApplyOutcome.FAILED,
                                reason="no invoice of this reminder can be reminded (paid, written off or paused)")
-        # connector.dispatch records a delivered step as a "note" effect: in Moneybird that record is
+        # connector.actions.dispatch records a delivered step as a "note" effect: in Moneybird that record is
         # a Manual reminder. Only channel "package" lets Moneybird e-mail the reminder itself.
         recording = action.details.get("effect") == "note"
         method = "Manual" if recording or (action.channel or "none") in OWN_CHANNELS else "Email"

@@ -1,7 +1,7 @@
 """Moneybird transport details: host, OAuth profile, rate-limit headers, error bodies, JSON calls.
 
-Every fact cites reference/moneybird.md (section numbers in comments) or the official spec
-(reference/moneybird/openapi.json, "SPEC").
+Every fact cites docs/reference/moneybird.md (section numbers in comments) or the official spec
+(docs/reference/moneybird/openapi.json, "SPEC").
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Pure mapping between Moneybird payloads and the common model (no I/O).
 
-Facts from reference/moneybird.md: ids are strings (§1), money is decimal strings (§1), contacts
+Facts from docs/reference/moneybird.md: ids are strings (§1), money is decimal strings (§1), contacts
 have company_name or firstname+lastname (§8), sales-invoice fields and states (§4), payments are
 embedded in the invoice (§6), reminders show as ``reminder_count`` and ``events`` (§4), send_reminders
 groups by contact, workflow, document style and identity (§7).

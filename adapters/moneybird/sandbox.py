@@ -1,4 +1,4 @@
-"""Moneybird simulator: API v2 (JSON) and OAuth2, per reference/moneybird.md and the official spec.
+"""Moneybird simulator: API v2 (JSON) and OAuth2, per docs/reference/moneybird.md and the official spec.
 
 Run it in-process with ``connector.sandbox.transport(MoneybirdSandbox.small())`` or on loopback with
 :func:`serve_moneybird` / ``python -m adapters.moneybird.sandbox --port 8767``.

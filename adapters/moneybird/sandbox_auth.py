@@ -1,4 +1,4 @@
-"""OAuth2 and rate limiting of the Moneybird sandbox (reference/moneybird.md §2, §9).
+"""OAuth2 and rate limiting of the Moneybird sandbox (docs/reference/moneybird.md §2, §9).
 
 Decisions where the reference leaves a choice:
 

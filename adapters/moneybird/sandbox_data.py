@@ -4,7 +4,7 @@ One :class:`AdminState` per administration. Contacts and sales invoices are prod
 from ``(seed, administration, index)``; the first write to a record copies it into the overlay
 (``contacts``/``invoices`` dicts), so 100 000 invoices cost nothing until they are touched.
 
-Ids are 18-digit strings (reference/moneybird.md §1: bigints returned as strings) built as
+Ids are 18-digit strings (docs/reference/moneybird.md §1: bigints returned as strings) built as
 ``<administration number><kind><index>`` so an id maps back to its index without a lookup table.
 Money is :class:`~decimal.Decimal` and rendered as Moneybird's decimal strings (``"363.0"``, §1).
 """

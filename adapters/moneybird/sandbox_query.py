@@ -1,4 +1,4 @@
-"""The ``filter=`` and paging rules of Moneybird list endpoints (reference/moneybird.md §4, §5).
+"""The ``filter=`` and paging rules of Moneybird list endpoints (docs/reference/moneybird.md §4, §5).
 
 Pure functions: parse a filter string into a :class:`InvoiceFilter` (or raise :class:`QueryError`
 carrying the 400 body), resolve named periods against today, and build ``Link`` headers.

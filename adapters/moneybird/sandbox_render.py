@@ -1,8 +1,8 @@
 """JSON shapes of the Moneybird sandbox, field for field as the spec's response schemas.
 
 Every function returns exactly the properties of one ``components.schemas.*_response`` of
-reference/moneybird/openapi.json (the conformance test checks this), ids as strings and money as
-decimal strings (reference/moneybird.md §1).
+docs/reference/moneybird/openapi.json (the conformance test checks this), ids as strings and money as
+decimal strings (docs/reference/moneybird.md §1).
 """
 
 from __future__ import annotations

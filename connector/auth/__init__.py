@@ -1,4 +1,4 @@
-"""Credentials, secret storage and OAuth2 (DESIGN.md §9).
+"""Credentials, secret storage and OAuth2 (docs/architecture.md §9).
 
 * :class:`OAuthProfile`: one package's OAuth facts (declared by the adapter).
 * :class:`TokenSet`: one credential's tokens; :func:`load_tokens`/:func:`save_tokens`.

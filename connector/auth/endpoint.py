@@ -2,7 +2,7 @@
 
 Bodies are built by oauthlib's ``WebApplicationClient``; the client secret goes in the body or
 as HTTP Basic as the profile says. Answers are mapped onto the error tree: a refused grant is
-``ReauthRequired`` (reference/exact.md §1.4: 401 ``unauthorized_client`` "Old refresh token
+``ReauthRequired`` (docs/reference/exact.md §1.4: 401 ``unauthorized_client`` "Old refresh token
 used.", 400 ``invalid_request`` "The refresh token expired at …"; adsolut.md A2: ``invalid_grant``),
 a refused client is ``ConfigError``, 429 and 5xx are transient. Token values never reach a message.
 """

@@ -1,8 +1,8 @@
-"""Per-credential locks that hold across threads, processes and machines (DESIGN.md §9).
+"""Per-credential locks that hold across threads, processes and machines (docs/architecture.md §9).
 
 A refresh of a credential's tokens must be single-flight: Exact's refresh tokens are single-use,
 so two refreshes of the same grant leave one side with "Old refresh token used"
-(reference/exact.md §1.4, "concurrent refreshes"). Behind the small :class:`CredentialLocks` seam:
+(docs/reference/exact.md §1.4, "concurrent refreshes"). Behind the small :class:`CredentialLocks` seam:
 
 * :class:`FileCredentialLocks` serves one machine: a ``threading.Lock`` per credential in this
   process plus a ``filelock`` lock file in ``<data dir>/locks/`` for other processes.
@@ -33,7 +33,7 @@ from sqlalchemy.pool import NullPool
 from connector import config as cfg
 from connector.config import data_dir
 from connector.errors import ConfigError, TransientError
-from connector.lease import lock_dir, runner_id
+from connector.store.lease import lock_dir, runner_id
 
 DEFAULT_LOCK_TIMEOUT = 60.0
 

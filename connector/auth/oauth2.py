@@ -1,6 +1,6 @@
 """``CredentialAuth``: an ``httpx.Auth`` that keeps one credential's access token valid.
 
-Per request (DESIGN.md §9, reference/exact.md §1.4 "Consequence for arconnect"):
+Per request (docs/architecture.md §9, docs/reference/exact.md §1.4 "Consequence for arconnect"):
 
 1. Use the token set in memory, else load it from the secret store, so a new process reuses a
    valid access token instead of refreshing.

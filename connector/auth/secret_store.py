@@ -3,7 +3,7 @@
 
 Choose with ``ARCONNECT_SECRET_STORE=keyring|encrypted-file|database|plain-file`` (default ``keyring``);
 :func:`open_secret_store` checks the choice works before anything is linked or synced, so a headless
-server learns at start how to configure one (DESIGN.md §9). ``encrypted-file`` and ``database`` seal
+server learns at start how to configure one (docs/architecture.md §9). ``encrypted-file`` and ``database`` seal
 values the same way (:class:`PassphraseCipher`, passphrase in ``ARCONNECT_SECRETS_PASSPHRASE``).
 
 Keys are plain strings: ``tokens:<credential>`` (see :mod:`connector.auth.tokens`) and

@@ -1,7 +1,7 @@
 """A credential's tokens (:class:`TokenSet`), how a token response becomes one, and where it is kept.
 
 One token set per credential, stored as JSON under ``tokens:<credential>`` in the secret store so
-every process on the machine shares it (DESIGN.md §9). Its ``repr``/``str`` and pydantic's own
+every process on the machine shares it (docs/architecture.md §9). Its ``repr``/``str`` and pydantic's own
 dumps show ``**********`` for both tokens; only :meth:`TokenSet.to_storage` reveals them, for the
 store.
 """
@@ -90,7 +90,7 @@ def relink_hint(credential_name: str, package: str) -> str:
 
 
 def _seconds(value: Any, *, allow_string: bool, what: str) -> int | None:
-    """A lifetime in seconds from a JSON number or (Exact, reference/exact.md §1.3) a digit string."""
+    """A lifetime in seconds from a JSON number or (Exact, docs/reference/exact.md §1.3) a digit string."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -110,9 +110,9 @@ def token_set_from_response(
 ) -> TokenSet:
     """Build a TokenSet from a successful token-endpoint JSON body, tolerantly.
 
-    * ``expires_in`` may be a string ("600", reference/exact.md §1.3) or missing: then the
+    * ``expires_in`` may be a string ("600", docs/reference/exact.md §1.3) or missing: then the
       profile's default lifetime applies, and None means "does not expire" (Moneybird,
-      reference/moneybird.md §2).
+      docs/reference/moneybird.md §2).
     * ``token_type`` is compared case-insensitively ("bearer", exact.md §1.3) and defaults to Bearer.
     * a refresh response without ``refresh_token`` keeps the previous one when the profile says
       so (moneybird.md §2); ``refresh_token_expires_in`` is honoured when a package sends it.

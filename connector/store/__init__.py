@@ -1,4 +1,4 @@
-"""The store: SQLAlchemy Core tables, Alembic migrations and the repository (DESIGN.md §6).
+"""The store: SQLAlchemy Core tables, Alembic migrations and the repository (docs/architecture.md §6).
 
 ``Store(url)`` works on SQLite (``sqlite:///path``, WAL mode) and PostgreSQL
 (``postgresql+psycopg://…``); ``Store.migrate()`` brings the schema up to date.

@@ -1,4 +1,4 @@
-"""The store (DESIGN.md §6): synced records, bookmarks, quarantine, the write-back journal, the
+"""The store (docs/architecture.md §6): synced records, bookmarks, quarantine, the write-back journal, the
 facts arconnect keeps itself (disputes, payment plans, blocks it set) and runs.
 
 Pure data in and out (``connector.model`` types and the small rows of :mod:`.rows`); every query
@@ -829,7 +829,7 @@ class Store:
 
     def close_abandoned_runs(self, connection_id: str) -> int:
         """Mark the connection's unfinished runs ``interrupted``; call it only under the connection's
-        lease (connector.lease), when no live runner can own them. Returns how many there were."""
+        lease (connector.store.lease), when no live runner can own them. Returns how many there were."""
         r = t.runs.c
         with self._writer.begin() as conn:
             return int(

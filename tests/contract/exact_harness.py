@@ -9,7 +9,7 @@ import httpx
 
 from adapters.exact.sandbox import DivisionSpec, ExactSandbox
 from connector import config as cfg
-from connector.demo import press_allow
+from connector.cli.demo import press_allow
 from connector.sandbox import transport
 from tests.contract.harness import Harness, Truth
 

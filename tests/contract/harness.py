@@ -19,7 +19,7 @@ import httpx
 
 from connector import config as cfg
 from connector.auth import SecretStore
-from connector.demo import free_port
+from connector.cli.demo import free_port
 from connector.runtime import ConnectionSyncResult, link_package, sync_one
 from connector.store import Store
 

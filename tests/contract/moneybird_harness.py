@@ -12,7 +12,7 @@ import httpx
 
 from adapters.moneybird.sandbox import AdministrationSpec, MoneybirdSandbox
 from connector import config as cfg
-from connector.demo import press_allow
+from connector.cli.demo import press_allow
 from connector.sandbox import transport
 from tests.contract.harness import Harness, Truth
 

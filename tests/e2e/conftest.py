@@ -10,12 +10,12 @@ import pytest
 
 from adapters.exact.sandbox import ExactSandbox, serve_exact
 from connector import config as cfg
-from connector.channels.local_smtp import LocalSmtpServer
+from connector.actions.channels.local_smtp import LocalSmtpServer
+from connector.cli.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DemoBrowser, free_port
 from connector.config import MailConfig
-from connector.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DemoBrowser, free_port
 from connector.runtime import link_package
+from tests.support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 NL_RULES = REPO / "rules" / "examples" / "nl-practice.yaml"
 
 

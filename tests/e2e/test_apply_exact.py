@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from connector import config as cfg
-from connector.applying import apply_connection
+from connector.actions.applying import apply_connection
 from connector.model import ActionKind, ApplyOutcome
 from connector.runtime import sync_connections, today
 from rules.calendar import business_day_in_all

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from connector.cli import app, main
+from connector.cli.main import app, main
 from connector.runtime import sync_connections, today
 from rules.calendar import business_day_in_all
 from tests.e2e.conftest import World

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from connector.demo import run_demo
+from connector.cli.demo import run_demo
 
 
 def test_the_demo_applies_once_and_the_second_apply_does_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,4 @@
-"""A sync killed at random moments and run again loses nothing and stores nothing twice (DESIGN.md §9).
+"""A sync killed at random moments and run again loses nothing and stores nothing twice (docs/architecture.md §9).
 
 For real: the Exact sandbox runs in its own process on 127.0.0.1, every sync is ``arconnect sync`` in a
 process of its own, and the test SIGKILLs that process at seeded random moments (after a random number
@@ -24,17 +24,18 @@ from typing import Any
 import httpx
 import pytest
 
-from connector.demo import DemoBrowser, free_port
+from connector.cli.demo import DemoBrowser, free_port
 from connector.runtime import link_package
 from connector.sandbox import wait_for_port
 from connector.store import Store
+from tests.support.paths import REPO
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO
 SEED = 20261130
 TERMS = 3000  # 3 pages of payment terms (1000 a page, §2.3) and 120 accounts
 ROUNDS = 8
 CONNECTION = "exact-101"
-SYNC = f"from connector.cli import main; main(['sync', '{CONNECTION}'])"
+SYNC = f"from connector.cli.main import main; main(['sync', '{CONNECTION}'])"
 API_ENDPOINTS = ("system/Divisions", "sync/CRM/Accounts", "sync/Cashflow/PaymentTerms", "sync/Deleted")
 
 

@@ -11,11 +11,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from connector.cli import app
+from connector.cli.main import app
 from connector.errors import RulesError
 from rules.loading import check_rules, load_rules, parse_rules, rules_json_schema
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "rules" / "examples"
+from tests.support.paths import EXAMPLES
 
 GOOD = """\
 version: 1

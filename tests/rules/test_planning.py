@@ -10,7 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from connector import config as cfg
-from connector.cli import app
+from connector.actions.planning import build_snapshot, plan_connection
+from connector.cli.main import app
 from connector.model import (
     ActionKind,
     ApplyOutcome,
@@ -22,14 +23,13 @@ from connector.model import (
     Page,
     Payment,
 )
-from connector.planning import build_snapshot, plan_connection
 from connector.store import Store
 from rules.engine import plan
 from rules.loading import load_rules
 from rules.snapshot import Snapshot
 from tests.rules.builders import CID, debtor, item
+from tests.support.paths import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "rules" / "examples"
 RUN = date(2026, 1, 20)  # a Tuesday
 
 

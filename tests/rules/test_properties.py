@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -24,8 +23,8 @@ from rules.snapshot import Snapshot
 from tests.rules.builders import CID, debtor, item
 from tests.rules.builders import rules as make_rules
 from tests.rules.test_engine import BE_CREDITOR
+from tests.support.paths import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "rules" / "examples"
 NL = load_rules(EXAMPLES / "nl-practice.yaml")
 BE = load_rules(EXAMPLES / "be-practice.yaml")
 START = date(2026, 1, 5)

@@ -1,0 +1,239 @@
+"""``arconnect apply``: plan with the connection's rules, then apply everything once, journaled.
+
+:func:`apply_connection` is what the CLI and the scheduler's dunning job call. It holds the
+connection's lease (:func:`connector.store.lease.connection_lease`) for the whole run, plans through
+:func:`connector.actions.planning.plan_connection`, and hands the actions to a
+:class:`~connector.actions.dispatch.Dispatcher` wired to the package's adapter and arconnect's own channels:
+
+* e-mail over SMTP with ``ConnectionConfig.mail`` (the password from ``ARCONNECT_SMTP_PASSWORD``
+  or the secret store, never from config.yaml, never logged);
+* letters to print in ``<data dir>/outbox/<connection>/``;
+* the call list in ``<data dir>/calls/<connection>.csv``;
+* hand-over files in ``<data dir>/handover/<connection>/``.
+
+Templates are looked up in the rules' own template dir first (``letters.templates_dir``, relative
+to the rules file, as ``rules check`` validates them), then in the shipped ``rules/templates``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from connector import config as cfg
+from connector.actions.channels.email import SmtpSender, smtp_password
+from connector.actions.dispatch import Channels, Dispatcher, DispatchReport, EffectResult
+from connector.actions.planning import PlanResult, plan_connection, rules_path
+from connector.auth import open_secret_store
+from connector.errors import ArconnectError
+from connector.model import ApplyOutcome, PlannedAction
+from connector.packages import package_spec
+from connector.store.lease import connection_lease
+from rules.letters import CreditorFacts
+
+
+@dataclass
+class ApplyRunResult:
+    connection: str
+    run_date: date
+    planned: int = 0
+    confirmed: bool = True
+    warnings: list[str] = field(default_factory=list)
+    report: DispatchReport | None = None
+    #: debtor source id → "code name", for tables
+    debtor_names: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def results(self) -> list[EffectResult]:
+        return self.report.results if self.report else []
+
+    @property
+    def changed(self) -> int:
+        return self.report.changed if self.report else 0
+
+    @property
+    def failed(self) -> int:
+        return self.report.count(ApplyOutcome.FAILED) if self.report else 0
+
+    @property
+    def emails_sent(self) -> int:
+        return self.report.emails_sent if self.report else 0
+
+    def counts(self) -> dict[str, int]:
+        if self.report is None:
+            return {"planned": self.planned}
+        out = {"planned": self.planned, "skipped": self.report.skipped, "emails": self.report.emails_sent}
+        for outcome in (ApplyOutcome.DONE, ApplyOutcome.ALREADY_TRUE, ApplyOutcome.FAILED, ApplyOutcome.UNSUPPORTED):
+            out[outcome.value] = self.report.count(outcome)
+        return out
+
+
+def creditor_facts(creditor: Any) -> CreditorFacts:
+    """The letter's view of ``Rules.creditor`` (any pydantic model or mapping with those fields)."""
+    raw = creditor.model_dump() if hasattr(creditor, "model_dump") else dict(creditor)
+    return CreditorFacts.model_validate(raw)
+
+
+def template_dir(connection: cfg.ConnectionConfig, rules: Any) -> Path | None:
+    """``letters.templates_dir`` of the rules, relative to the rules file (the dir ``rules check``
+    validates); None when the rules use only the shipped templates."""
+    letters = getattr(rules, "letters", None)
+    name = getattr(letters, "templates_dir", None)
+    if not name or not connection.rules_file:
+        return None
+    return rules_path(connection).parent / str(name)
+
+
+def channels_for(connection: cfg.ConnectionConfig, data_dir: Path | None = None) -> Channels:
+    base = data_dir or cfg.data_dir()
+    mail = None
+    if connection.mail is not None:
+        password = smtp_password(connection.name) if connection.mail.username else None
+        mail = SmtpSender(connection.mail, password)
+    return Channels(
+        outbox_dir=base / "outbox" / connection.name,
+        calls_file=base / "calls" / f"{connection.name}.csv",
+        handover_dir=base / "handover" / connection.name,
+        mail=mail,
+    )
+
+
+def apply_connection(
+    name: str,
+    run_date: date | None = None,
+    *,
+    yes: bool = True,
+    console: Console | None = None,
+) -> ApplyRunResult:
+    """Plan ``name`` with its rules file and apply every action once, journaled, under its lease."""
+    from connector.runtime import api_for, build_adapter, open_store, today
+
+    config = cfg.load_config()
+    connection = config.connection(name)
+    day = run_date or today(connection.timezone)
+    store = open_store()
+    try:
+        confirmed: PlanResult | None = None
+        if not yes:
+            # Asked outside the lease, so a person at the prompt never holds up the scheduler; what
+            # another runner applies in the meantime is skipped by its journal key.
+            confirmed = plan_connection(connection, store, day)
+            _warn(console, confirmed.warnings)
+            if confirmed.actions:
+                if console is not None:
+                    console.print(plan_table(connection.name, confirmed.actions))
+                import typer
+
+                if not typer.confirm(f"Apply these {len(confirmed.actions)} action(s) to {connection.name}?", default=False):
+                    result = ApplyRunResult(connection.name, day, planned=len(confirmed.actions), confirmed=False,
+                                            warnings=list(confirmed.warnings))
+                    return result
+        with connection_lease(connection.name):
+            plan = confirmed or plan_connection(connection, store, day)
+            if confirmed is None:
+                _warn(console, plan.warnings)
+            actions: list[PlannedAction] = list(plan.actions)
+            result = ApplyRunResult(connection.name, day, planned=len(actions), warnings=list(plan.warnings))
+            if not actions:
+                result.report = DispatchReport()
+                return result
+            wanted = {a.debtor_source_id for a in actions}
+            result.debtor_names = {
+                d.source_id: f"{d.code or ''} {d.name}".strip() for d in store.debtors(connection.name) if d.source_id in wanted
+            }
+            credential = config.credential(connection.credential)
+            run_id = store.run_started(connection.name, "apply")
+            calls = 0
+            try:
+                with api_for(credential, connection.administration, open_secret_store()) as api:
+                    adapter = build_adapter(api, connection, store)
+                    dispatcher = Dispatcher(
+                        store=store,
+                        adapter_apply=adapter.apply,
+                        capabilities=adapter.capabilities,
+                        channels=channels_for(connection),
+                        creditor=creditor_facts(plan.rules.creditor),
+                        template_dir=template_dir(connection, plan.rules),
+                        package_title=package_spec(connection.package).title,
+                    )
+                    try:
+                        result.report = dispatcher.run(actions)
+                    finally:
+                        calls = api.stats.calls
+            except ArconnectError as exc:
+                store.run_finished(run_id, "failed", result.counts(), api_calls=calls, error=str(exc))
+                raise
+            outcome = "ok" if result.failed == 0 else "partial"
+            store.run_finished(run_id, outcome, result.counts(), api_calls=calls)
+            return result
+    finally:
+        store.close()
+
+
+def _warn(console: Console | None, warnings: Sequence[str]) -> None:
+    if console is not None:
+        for warning in warnings:
+            console.print(f"[yellow]warning[/yellow]: {warning}", highlight=False)
+
+
+# --------------------------------------------------------------------------- presentation
+
+
+def plan_table(connection: str, actions: Sequence[PlannedAction]) -> Table:
+    table = Table(title=f"Plan {connection}")
+    for column in ("debtor", "step", "action", "channel", "amount", "why"):
+        table.add_column(column, justify="right" if column == "amount" else "left")
+    for action in actions:
+        table.add_row(
+            action.debtor_source_id[:36], action.step or "-", action.kind.value, action.channel or "-",
+            str(action.amount) if action.amount else "-", action.reason,
+        )
+    return table
+
+
+def results_table(result: ApplyRunResult) -> Table:
+    table = Table(title=f"Applied {result.connection} on {result.run_date.isoformat()}")
+    for column in ("debtor", "action", "effect", "outcome", "reference / reason"):
+        table.add_column(column)
+    for item in result.results:
+        outcome = item.outcome.value if item.outcome else "skipped"
+        detail = item.reason or item.remote_reference or ""
+        if item.outcome == ApplyOutcome.DONE and item.remote_reference:
+            detail = item.remote_reference
+        table.add_row(
+            result.debtor_names.get(item.action.debtor_source_id, item.action.debtor_source_id)[:32],
+            item.action.kind.value, item.effect.value if item.effect else "-", outcome, detail[:80],
+        )
+    return table
+
+
+def effects_table(result: ApplyRunResult) -> Table:
+    """How many effects of each action kind ended how: the short version of :func:`results_table`."""
+    counts = Counter(
+        (item.action.kind.value, item.effect.value if item.effect else "-", item.outcome.value if item.outcome else "skipped")
+        for item in result.results
+    )
+    table = Table(title=f"Applied {result.connection} on {result.run_date.isoformat()}")
+    for column in ("action", "effect", "outcome", "count"):
+        table.add_column(column, justify="right" if column == "count" else "left")
+    for (kind, effect, outcome), count in sorted(counts.items()):
+        table.add_row(kind, effect, outcome, str(count))
+    return table
+
+
+def summary_line(result: ApplyRunResult) -> str:
+    if not result.confirmed:
+        return f"{result.connection}: nothing applied (not confirmed)"
+    c = result.counts()
+    return (
+        f"{result.connection}: {result.planned} action(s) planned; effects: {c.get('done', 0)} done, "
+        f"{c.get('already_true', 0)} already true, {c.get('failed', 0)} failed, {c.get('unsupported', 0)} unsupported; "
+        f"{c.get('skipped', 0)} action(s) already applied; {c.get('emails', 0)} e-mail(s) sent"
+    )

@@ -1,0 +1,143 @@
+"""CLI: ``arconnect apply [NAME] [--date D] [--yes]`` and ``arconnect report calls [NAME]``."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from connector import config as cfg
+from connector.actions.channels.calls import CallRow, call_row, to_csv
+from connector.errors import ConfigError
+from connector.model import ActionKind, ApplyOutcome
+
+out = Console()
+
+
+def _parse_date(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"--date: not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def apply(
+    name: Annotated[str | None, typer.Argument(help="Connection name (default: every connection with a rules file)")] = None,
+    on: Annotated[str | None, typer.Option("--date", help="Run date YYYY-MM-DD (default: today where the books are kept)")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without showing the plan and asking")] = False,
+) -> None:
+    """Plan with the connection's rules and carry the actions out in the package, once, journaled."""
+    from connector.actions.applying import apply_connection, results_table, summary_line
+
+    run_date = _parse_date(on)
+    config = cfg.load_config()
+    if name is not None:
+        names = [config.connection(name).name]
+    else:
+        names = sorted(n for n, c in config.connections.items() if c.rules_file)
+        if not names:
+            raise ConfigError("no connection has a rules file; set rules_file in config.yaml or name a connection")
+    failed = False
+    for connection in names:
+        result = apply_connection(connection, run_date, yes=yes, console=out)
+        if result.results:
+            out.print(results_table(result))
+        out.print(summary_line(result), highlight=False)
+        failed = failed or result.failed > 0
+    if failed:
+        raise typer.Exit(code=1)
+
+
+def report_calls(
+    name: Annotated[str, typer.Argument(help="Connection name")],
+    format: Annotated[str, typer.Option(help="table or csv")] = "table",
+    all_: Annotated[bool, typer.Option("--all", help="Also calls of earlier days (default: the last run date only)")] = False,
+) -> None:
+    """The call list: debtors to phone for ``call_task`` steps, from the journal."""
+    from connector.runtime import open_store
+
+    if format not in ("table", "csv"):
+        raise ConfigError(f"unknown format {format!r}; use table or csv")
+    connection = cfg.load_config().connection(name)
+    store = open_store()
+    try:
+        entries = [
+            e for e in store.journal(connection.name)
+            if (e.kind == ActionKind.CALL_TASK or e.channel == "phone") and "#" not in e.idempotency_key
+            and e.state in (ApplyOutcome.DONE, ApplyOutcome.ALREADY_TRUE, ApplyOutcome.FAILED)
+        ]
+        if not all_ and entries:
+            last = max(e.run_date for e in entries)
+            entries = [e for e in entries if e.run_date == last]
+        rows: list[CallRow] = [call_row(e.action, store.debtor(connection.name, e.debtor_source_id)) for e in entries]
+    finally:
+        store.close()
+    if format == "csv":
+        sys.stdout.write(to_csv(rows))
+        return
+    if not rows:
+        out.print("no calls to make")
+        return
+    table = Table(title=f"Calls {connection.name}")
+    for column in ("date", "debtor", "phone", "amount", "items", "why"):
+        table.add_column(column, justify="right" if column == "amount" else "left")
+    for row in rows:
+        table.add_row(row.date, f"{row.debtor_code} {row.debtor}".strip(), row.phone or "-",
+                      f"{row.currency} {row.amount}".strip(), row.items, row.reason)
+    out.print(table)
+
+
+mail_app = typer.Typer(help="E-mails that need a person: after a crash arconnect never resends on its own.", no_args_is_help=True)
+
+
+@mail_app.command("checks")
+def mail_checks(name: Annotated[str, typer.Argument(help="Connection name")]) -> None:
+    """E-mails that may or may not have gone out (a run stopped while sending): check, then resolve."""
+    from connector.actions.dispatch import manual_checks
+    from connector.runtime import open_store
+
+    connection = cfg.load_config().connection(name)
+    store = open_store()
+    try:
+        rows = manual_checks(store, connection.name)
+    finally:
+        store.close()
+    if not rows:
+        out.print("no e-mails to check")
+        return
+    table = Table("key", "debtor", "what to check")
+    for key, debtor, reason in rows:
+        table.add_row(key, debtor, reason)
+    out.print(table)
+
+
+@mail_app.command("resolve")
+def mail_resolve(
+    key: Annotated[str, typer.Argument(help="The key from 'arconnect mail checks'")],
+    sent: Annotated[bool, typer.Option("--sent/--not-sent", help="It arrived (never resend) / it did not (send on the next run)")],
+) -> None:
+    """Record what a person found out about an e-mail marked for a manual check."""
+    from connector.actions.dispatch import resolve_manual_check
+    from connector.runtime import open_store
+
+    store = open_store()
+    try:
+        resolve_manual_check(store, key, sent=sent)
+    finally:
+        store.close()
+    out.print(f"{key}: recorded as {'sent' if sent else 'not sent; the next apply sends it'}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("apply")(apply)
+    app.add_typer(mail_app, name="mail")
+    for group in app.registered_groups:
+        if group.name == "report" and group.typer_instance is not None:
+            group.typer_instance.command("calls")(report_calls)
+            break

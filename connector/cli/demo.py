@@ -1,0 +1,188 @@
+"""``arconnect demo``: the whole path against the Exact sandbox on 127.0.0.1, no account needed.
+
+1. Start the Exact Online simulator on a free loopback port and register a demo app with it.
+2. Link through the real OAuth2 authorization-code flow: the consent page, the redirect to our
+   loopback listener, the code exchange at the sandbox's token endpoint. Only the person's click
+   is played by :class:`DemoBrowser` (it loads the consent page and submits its form).
+3. Sync every granted division and print the aging table.
+
+The demo uses its own config and data dir (``<data dir>/demo``) and keeps its sandbox tokens in
+a **plain file** there (ARCONNECT_SECRET_STORE=plain-file), so it runs on a headless machine with
+no keyring. Never do that with a real package.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urljoin
+
+import httpx
+from rich.console import Console
+
+import rules
+from connector import config as cfg
+
+DEMO_CLIENT_ID = "arconnect-demo"
+DEMO_CLIENT_SECRET = "demo-secret"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class _FormParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.action: str | None = None
+        self.fields: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {k: v or "" for k, v in attrs}
+        if tag == "form" and self.action is None:
+            self.action = values.get("action", "")
+        elif tag in ("input", "button") and values.get("name"):
+            kind = values.get("type", "text")
+            if kind == "checkbox" and "checked" not in values:
+                return
+            self.fields.append((values["name"], values.get("value", "")))
+
+
+def press_allow(browser: httpx.Client, authorize_url: str) -> str:
+    """What a person does at the consent page: load it, submit its form; returns the redirect URL."""
+    page = browser.get(authorize_url)
+    page.raise_for_status()
+    form = _FormParser()
+    form.feed(page.text)
+    action = urljoin(str(page.url), form.action or "")
+    # A form may carry one name several times (every ticked division): send each value, as a browser does.
+    data: dict[str, list[str]] = {}
+    for name, value in form.fields:
+        data.setdefault(name, []).append(value)
+    answer = browser.post(action, data=data)
+    location = answer.headers.get("location")
+    if answer.status_code not in (302, 303) or not location:
+        raise RuntimeError(f"consent was not accepted (HTTP {answer.status_code})")
+    return str(location)
+
+
+class DemoBrowser:
+    """Plays the person at the browser: open the consent page, press Allow, follow the redirect."""
+
+    def __init__(self) -> None:
+        self.error: BaseException | None = None
+
+    def __call__(self, url: str) -> None:
+        threading.Thread(target=self._run, args=(url,), daemon=True).start()
+
+    def _run(self, url: str) -> None:
+        try:
+            with httpx.Client(follow_redirects=False, timeout=10) as browser:
+                browser.get(press_allow(browser, url))
+        except BaseException as exc:  # reported by the link step timing out with a clear message
+            self.error = exc
+
+
+def run_demo(*, console: Console, keep: bool = False) -> None:
+    from adapters.exact.sandbox import serve_exact
+    from connector.cli.main import render_aging
+    from connector.runtime import aging_reports, link_package, sync_connections, today
+
+    demo_dir = cfg.data_dir() / "demo"
+    if demo_dir.exists() and not keep:
+        shutil.rmtree(demo_dir)
+    demo_dir.mkdir(parents=True, exist_ok=True)
+    _use_demo_dirs(demo_dir)
+
+    redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
+    # Exact's real limits (60 calls a minute, §8) would make the apply step wait a minute for every
+    # 60 calls; the demo shows the flow, and tests/exact_sandbox shows the limits.
+    server = serve_exact(free_port(), client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET, redirect_uri=redirect_uri,
+                         minutely_limit=10_000, daily_limit=100_000)
+    try:
+        console.print(f"[bold]1.[/bold] Exact Online sandbox listening on {server.url}")
+        console.print("[bold]2.[/bold] Linking through the OAuth2 redirect on 127.0.0.1 (the demo presses 'Allow' for you)")
+        connections = link_package(
+            "exact",
+            region="nl",
+            client_id=DEMO_CLIENT_ID,
+            redirect_uri=redirect_uri,
+            credential_name="exact-demo",
+            host=server.url,
+            open_browser=True,
+            divisions=[],
+            say=console.print,
+            opener=DemoBrowser(),
+            client_secret_value=DEMO_CLIENT_SECRET,
+        )
+        console.print(f"[bold]3.[/bold] Syncing {len(connections)} division(s)")
+        for result in sync_connections(None, console=console):
+            if result.error:
+                console.print(f"  {result.connection}: failed: {result.error}")
+            else:
+                console.print(
+                    f"  {result.connection}: {result.stored} records stored, {result.quarantined} quarantined, "
+                    f"{result.api_calls} API calls"
+                )
+        console.print("[bold]4.[/bold] Aging")
+        for name, report in aging_reports(None, today()):
+            render_aging(name, report, "table")
+        _plan_and_apply(console, [c.name for c in connections])
+        console.print(f"Demo data, config and (plain-file) sandbox tokens are in {demo_dir}")
+    finally:
+        server.stop()
+
+
+def _plan_and_apply(console: Console, names: list[str]) -> None:
+    """Steps 5 and 6: apply the shipped example rules (NL, or BE for a Belgian division) with e-mail
+    to an SMTP server on 127.0.0.1, then apply again to show that nothing happens twice."""
+    from connector.actions.applying import apply_connection, effects_table, summary_line
+    from connector.actions.channels.local_smtp import LocalSmtpServer
+    from connector.config import MailConfig
+    from connector.runtime import today
+    from rules.calendar import business_day_in_all
+
+    examples = Path(rules.__file__).resolve().parent / "examples"
+    with LocalSmtpServer(free_port()) as smtp:
+        config = cfg.load_config()
+        # Letters go out on business days only: on a weekend or holiday the demo shows the next run.
+        run_date = business_day_in_all(today(), {config.connections[name].country for name in names})
+        if run_date != today():
+            console.print(f"  today is no business day in every country here: the demo plans the next run, {run_date.isoformat()}")
+        for name in names:
+            connection = config.connections[name]
+            rules_file = examples / ("be-practice.yaml" if connection.country == "BE" else "nl-practice.yaml")
+            config.connections[name] = connection.model_copy(update={
+                "rules_file": str(rules_file),
+                "reminders_sent_by": "arconnect",
+                "mail": MailConfig(host=smtp.host, port=smtp.port, sender="debiteuren@vandijk-installatie.nl"),
+            })
+            console.print(f"[bold]5.[/bold] {name}: plan and apply rules/examples/{rules_file.name}; "
+                          f"e-mail goes to an SMTP server on 127.0.0.1:{smtp.port}")
+        cfg.save_config(config)
+        for name in names:
+            result = apply_connection(name, run_date, console=console)
+            console.print(effects_table(result))
+            console.print(summary_line(result), highlight=False)
+        console.print(f"  the SMTP server received {len(smtp.received)} e-mail(s)")
+        if smtp.received:
+            console.print(f"  first one: {smtp.received[0].subject!r} to {', '.join(smtp.received[0].recipients)}")
+        console.print("[bold]6.[/bold] Apply again: every effect is journaled and remote state is read first, "
+                      "so nothing happens twice")
+        before = len(smtp.received)
+        for name in names:
+            console.print(summary_line(apply_connection(name, run_date, console=console)), highlight=False)
+        console.print(f"  the SMTP server received {len(smtp.received) - before} more e-mail(s)")
+
+
+def _use_demo_dirs(demo_dir: Path) -> None:
+    os.environ["ARCONNECT_CONFIG_DIR"] = str(demo_dir)
+    os.environ["ARCONNECT_DATA_DIR"] = str(demo_dir)
+    os.environ["ARCONNECT_SECRET_STORE"] = "plain-file"
+    os.environ.pop("ARCONNECT_DATABASE_URL", None)

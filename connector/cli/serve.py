@@ -1,0 +1,228 @@
+"""``arconnect serve`` and ``arconnect status`` (issue 6).
+
+``serve`` checks the secret store first (a headless machine without a keyring backend stops with
+one line saying how to configure one), then either leads (schedules every job of the
+configuration) or stands by until the leader goes away. With ``--broker`` it also runs a Celery
+worker child and the leader only enqueues (connector.serve.distributed).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import threading
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+from rich.console import Console
+from rich.table import Table
+
+from connector import config as cfg
+from connector.errors import ConfigError
+
+log = logging.getLogger("arconnect.serve")
+out = Console()
+
+
+class _Worker:
+    """A Celery worker child process, restarted when it dies."""
+
+    def __init__(self, concurrency: int) -> None:
+        from connector.serve.distributed import worker_command
+        from connector.store.lease import runner_id
+
+        self.command = worker_command(concurrency, f"arconnect-{runner_id().replace(':', '-')}")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def ensure(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            return
+        if self.process is not None:
+            log.error("the worker process stopped (exit %s); starting it again", self.process.returncode)
+        self.process = subprocess.Popen(self.command, env=os.environ.copy())
+        log.info("worker process %d started", self.process.pid)
+
+    def stop(self, timeout: float = 60.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)  # Celery's warm shutdown: finish running jobs
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def run_serve(*, workers: int, broker: str | None, role: str, poll_seconds: float) -> None:
+    from connector.auth import open_secret_store
+    from connector.runtime import open_store
+    from connector.serve.jobs import close_resources
+    from connector.serve.scheduling import Leadership, build_scheduler, wait_for_leadership
+
+    open_secret_store()  # KeyringUnavailable: one clear line, exit code 2 (connector.cli.main)
+    config = cfg.load_config()
+    if not config.connections:
+        raise ConfigError("no connections to serve yet: run 'arconnect link exact' first")
+    if role != "all" and not broker:
+        raise ConfigError(f"--role {role} needs a job queue: pass --broker or set ARCONNECT_BROKER_URL")
+    open_store().close()  # migrate once, before any job runs
+    if broker:
+        os.environ["ARCONNECT_BROKER_URL"] = broker
+    stop = threading.Event()
+    current: list[BlockingScheduler] = []
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %d: stopping after the running jobs", signum)
+        stop.set()
+        for scheduler in current:
+            if scheduler.running:
+                # Not in the handler itself: shutdown(wait=True) blocks until the running jobs end,
+                # and only then lets the scheduler's main loop (this thread) return.
+                threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    worker = _Worker(workers) if broker and role in ("all", "worker") else None
+    leadership = Leadership(cfg.database_url())
+    try:
+        if worker is not None:
+            worker.ensure()
+        if role == "worker":
+            while not stop.wait(poll_seconds):
+                if worker is not None:
+                    worker.ensure()
+            return
+        while not stop.is_set():
+            if not wait_for_leadership(leadership, stop.is_set, poll_seconds):
+                break
+            config = cfg.load_config()  # a new leader rebuilds every job from the configuration
+            scheduler = build_scheduler(config, workers=workers, mode="enqueue" if broker else "direct")
+            scheduler.add_executor(ThreadPoolExecutor(max_workers=1), "serve")
+
+            def watch(scheduler: BlockingScheduler = scheduler) -> None:
+                if worker is not None:
+                    worker.ensure()
+                if not leadership.alive():
+                    log.error("lost the scheduler lock (database session gone); standing by")
+                    scheduler.shutdown(wait=False)
+
+            scheduler.add_job(watch, "interval", seconds=poll_seconds, id="serve:watch", executor="serve",
+                              replace_existing=True, coalesce=True, max_instances=1, misfire_grace_time=None)
+            jobs = len(scheduler.get_jobs()) - 1
+            log.info("leading: %d jobs for %d connection(s) scheduled", jobs, len(config.connections),
+                     extra={"event": "leader", "jobs": jobs})
+            current[:] = [scheduler]
+            scheduler.start()
+            current.clear()
+            leadership.release()
+    finally:
+        leadership.close()
+        if worker is not None:
+            worker.stop()
+        close_resources()
+        log.info("serve stopped")
+
+
+def _duration(start: datetime, end: datetime | None) -> str:
+    if end is None:
+        return "running"
+    return f"{(end - start).total_seconds():.1f} s"
+
+
+def _ago(moment: datetime) -> str:
+    seconds = int((datetime.now(UTC) - moment).total_seconds())
+    if seconds < 120:
+        return f"{seconds} s ago"
+    if seconds < 7200:
+        return f"{seconds // 60} min ago"
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def status_rows() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(last run of each configured connection and kind, open problems) as JSON-able rows."""
+    from connector.runtime import open_store
+
+    config = cfg.load_config()
+    store = open_store()
+    try:
+        latest = store.latest_runs()
+        notices = store.notices()
+    finally:
+        store.close()
+    runs = []
+    for run in latest:
+        if run.connection_id not in config.connections:
+            continue
+        runs.append({
+            "connection": run.connection_id, "kind": run.kind, "started_at": run.started_at.isoformat(),
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+            "outcome": run.outcome or "running", "counts": run.counts, "api_calls": run.api_calls,
+            "rate_limited": run.rate_limited, "runner": run.runner, "error": run.error,
+        })
+    seen = {r["connection"] for r in runs}
+    runs += [{"connection": n, "kind": "sync", "outcome": "never run"} for n in sorted(config.connections) if n not in seen]
+    problems = [
+        {"subject": s, "topic": t, "message": m, "since": first.isoformat(), "last_seen": last.isoformat(), "times": n}
+        for s, t, m, first, last, n in notices
+    ]
+    return runs, problems
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def serve(
+        workers: Annotated[int, typer.Option(min=1, help="Jobs run at once by this process")] = 4,
+        broker: Annotated[str | None, typer.Option(envvar="ARCONNECT_BROKER_URL", help="Celery broker URL (redis://… or amqp://…) to run jobs on several machines")] = None,
+        role: Annotated[str, typer.Option(help="all, scheduler or worker (the last two need --broker)")] = "all",
+        log_format: Annotated[str, typer.Option("--log-format", help="text or json")] = "text",
+        poll: Annotated[float, typer.Option(min=0.5, help="Seconds between tries to take over scheduling")] = 5.0,
+    ) -> None:
+        """Run headless: sync every connection on its interval and dun on business days at apply_at."""
+        from connector.serve.observability import setup_logging
+
+        if log_format not in ("text", "json"):
+            raise ConfigError("--log-format must be text or json")
+        if role not in ("all", "scheduler", "worker"):
+            raise ConfigError("--role must be all, scheduler or worker")
+        setup_logging("json" if log_format == "json" else "text")
+        os.environ["ARCONNECT_LOG_FORMAT"] = log_format  # for the worker child (connector.serve.distributed)
+        run_serve(workers=workers, broker=broker, role=role, poll_seconds=poll)
+
+    @app.command()
+    def status(
+        format: Annotated[str, typer.Option(help="table or json")] = "table",
+    ) -> None:
+        """What ran last for each connection (outcome, counts, API calls, 429s) and what needs attention."""
+        if format not in ("table", "json"):
+            raise ConfigError("--format must be table or json")
+        runs, problems = status_rows()
+        if format == "json":
+            out.print_json(json.dumps({"runs": runs, "problems": problems}))
+            return
+        if not runs:
+            out.print("No connections yet: run 'arconnect link exact'.")
+            return
+        table = Table("connection", "run", "started", "took", "outcome", "records", "API calls", "429s", "runner")
+        for r in runs:
+            if "started_at" not in r:
+                table.add_row(r["connection"], r["kind"], "", "", r["outcome"], "", "", "", "")
+                continue
+            started = datetime.fromisoformat(r["started_at"])
+            finished = datetime.fromisoformat(r["finished_at"]) if r["finished_at"] else None
+            outcome = r["outcome"] if not r["error"] else f"{r['outcome']}: {r['error']}"
+            records = ", ".join(f"{k} {v}" for k, v in sorted(r["counts"].items()))
+            table.add_row(r["connection"], r["kind"], _ago(started), _duration(started, finished), outcome, records,
+                          str(r["api_calls"]), str(r["rate_limited"]), r["runner"] or "")
+        out.print(table)
+        if problems:
+            out.print("[bold]Needs attention[/bold] (reported once a day):")
+            for p in problems:
+                out.print(f"  {p['subject']}: {p['message']} (since {p['since'][:16]}, seen {p['times']}x)",
+                          markup=False, highlight=False)
