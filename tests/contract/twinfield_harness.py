@@ -13,7 +13,7 @@ import httpx
 from adapters.twinfield.sandbox import TwinfieldSandbox, default_offices
 from adapters.twinfield.sandbox_data import Line
 from connector import config as cfg
-from connector.demo import press_allow
+from connector.cli.demo import press_allow
 from connector.sandbox import transport
 from tests.contract.harness import Harness, Truth
 

@@ -6,7 +6,6 @@ import base64
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlparse
 from xml.sax.saxutils import escape
 
@@ -14,8 +13,9 @@ import httpx
 import pytest
 
 from adapters.twinfield.sandbox import TwinfieldSandbox, default_offices
-from connector.demo import press_allow
+from connector.cli.demo import press_allow
 from connector.sandbox import SandboxClock, transport
+from tests.support.paths import TEST_DATA
 
 LOGIN = "http://login.sandbox.test"
 CLUSTER = "http://api.accounting.sandbox.test"
@@ -24,7 +24,7 @@ SECRET = "twf-test-secret"
 REDIRECT = "http://127.0.0.1:8765/callback"
 SCOPES = "openid twf.user twf.organisation twf.organisationUser offline_access"
 START = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
-DATA = Path(__file__).resolve().parents[2] / "data" / "twinfield"
+DATA = TEST_DATA / "twinfield"
 NL, BE = "NLA000001", "BEA000002"
 
 
