@@ -65,8 +65,8 @@ OVERLAP = timedelta(minutes=10)
 #: §5.2: the free-text fields a block can be recorded in (``blocked`` is a T&E project flag).
 BLOCK_FIELDS = ("freetext2", "freetext3", "comment")
 DEFAULT_BLOCK_FIELD = "freetext3"
-BLOCK_TEXT = "arconnect: geblokkeerd (credit block)"
-#: §5.2 lengths (freetext2 string(40); comment: none documented, the sandbox takes 500: UNVERIFIED).
+BLOCK_TEXT = "arconnect: kredietblokkade"
+#: §5.2 lengths (freetext2 string(40); freetext3 and comment: none documented, taken as 40 and 500: UNVERIFIED).
 COMMENT_LIMIT = 500
 STEP_PREFIX = "[arconnect stap]"
 CALL_PREFIX = "[arconnect bellen]"
@@ -319,7 +319,7 @@ class TwinfieldAdapter:
                 if BLOCK_TEXT not in current:
                     return False
                 text = current.replace(BLOCK_TEXT, "").strip()
-            if tag == "freetext2" and len(text) > 40:
+            if tag in ("freetext2", "freetext3") and len(text) > 40:
                 raise ApiError(f"Twinfield: {tag} holds at most 40 characters; the block does not fit")
             return set_credit_field(dim, tag, text)
 
