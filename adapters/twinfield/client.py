@@ -108,10 +108,12 @@ def business_errors(root: ET.Element) -> list[str]:
 def _envelope(operation: str, payload: str, token: str, company: str | None) -> bytes:
     """§2.1 skeleton: SOAP 1.1, ``Header`` with ``AccessToken`` and (per office) ``CompanyCode``.
 
-    ``CompanyId`` is left out, as zypp, murb and php-twinfield do (§1.5: CodeMill sends it nil;
-    switch here if Twinfield starts to insist).
+    ``CompanyId`` goes as ``xsi:nil``: the WSDL has it minOccurs=1 nillable, CodeMill reports a 400
+    without it, zypp/murb/php-twinfield omit it and work (§1.5, a conflict): the nil element is
+    harmless and keeps the request valid against the WSDL.
     """
     company_xml = f"<CompanyCode>{escape(company)}</CompanyCode>" if company else ""
+    company_xml += '<CompanyId xsi:nil="true" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"/>'
     return (
         f'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="{SOAP11}"><soap:Header>'
         f'<Header xmlns="{TWF}"><AccessToken>{escape(token)}</AccessToken>{company_xml}</Header></soap:Header>'
