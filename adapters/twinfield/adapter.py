@@ -201,8 +201,10 @@ class TwinfieldAdapter:
         full = read_at is None or full_at is None or now - full_at >= self.reconcile_every
         open_now = set(stored_open)
         seen: set[str] = set()
+        #: Rows of the changes read: a receipt and the invoice it pays may sit in different book years.
+        changed: list[BrowseRow] = []
 
-        def page(rows: list[BrowseRow], **extra: Any) -> Page[OpenItem]:
+        def page(rows: list[BrowseRow], *, keep: bool = False) -> Page[OpenItem]:
             records: list[OpenItem] = []
             quarantined: list[Quarantined] = []
             good: list[BrowseRow] = []
@@ -219,22 +221,23 @@ class TwinfieldAdapter:
                 else:
                     open_now.discard(item.source_id)
                 records.append(item)
-            payments = payments_from_rows(good, self.connection_id, self.base_currency)
-            return Page(records=records, quarantined=quarantined, payments=payments,
-                        state={"open": sorted(open_now)}, **extra)
+            if keep:
+                changed.extend(good)
+            return Page(records=records, quarantined=quarantined, state={"open": sorted(open_now)})
 
         if read_at is not None:
             # Changes since the last read, any match status: closings, part payments, new lines.
             low = (read_at - OVERLAP).strftime("%Y%m%d%H%M%S")
             high = (now + OVERLAP).strftime("%Y%m%d%H%M%S")
             for year in self._years():
-                yield page(self._browse(self._year(year), ("fin.trs.line.modified", "between", low, high)))
+                yield page(self._browse(self._year(year), ("fin.trs.line.modified", "between", low, high)), keep=True)
             deleted = self.client.deleted_transactions(self.office, read_at - OVERLAP, now + OVERLAP)
             prefixes = tuple(f"{code}/{number}/" for code, number in deleted)
             gone = sorted(i for i in open_now if prefixes and i.startswith(prefixes))
             open_now.difference_update(gone)
-            if gone:
-                yield Page(deleted=gone, state={"open": sorted(open_now)})
+            # Payments: receipts matched since the last read, with the sales lines of the same match.
+            yield Page(deleted=gone, payments=payments_from_rows(changed, self.connection_id, self.base_currency),
+                       state={"open": sorted(open_now)})
         if full:
             listed: set[str] = set()
             for year in self._years():

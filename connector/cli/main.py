@@ -111,7 +111,7 @@ def _safe_url(url: str) -> str:
 
 @app.command()
 def link(
-    package: Annotated[str, typer.Argument(help="exact or moneybird (twinfield and adsolut follow)")],
+    package: Annotated[str, typer.Argument(help="exact, moneybird or twinfield (adsolut follows)")],
     region: Annotated[str, typer.Option(help="Exact host country: nl, be, de, uk, fr, es, us")] = "nl",
     client_id: Annotated[str | None, typer.Option(help="Your app's client id (App Center)")] = None,
     redirect_uri: Annotated[str, typer.Option(help="Registered redirect URI (loopback, fixed port)")] = "http://127.0.0.1:8765/callback",
