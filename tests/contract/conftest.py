@@ -12,11 +12,13 @@ from connector.store import Store
 from tests.contract.exact_harness import ExactHarness
 from tests.contract.harness import Harness, HarnessFactory
 from tests.contract.moneybird_harness import MoneybirdHarness
+from tests.contract.twinfield_harness import TwinfieldHarness
 
 #: Packages plug in here: one line each.
 HARNESSES: dict[str, HarnessFactory] = {
     "exact": ExactHarness,
     "moneybird": MoneybirdHarness,
+    "twinfield": TwinfieldHarness,
 }
 
 
