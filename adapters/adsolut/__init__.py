@@ -7,8 +7,9 @@ from adapters.adsolut.client import ADSOLUT_HTTP, HOSTS, OAUTH, SCOPES
 from connector.config import ConnectionConfig, CredentialConfig
 from connector.http import ApiClient
 from connector.model import Administration
-from connector.packages import PackageSpec
+from connector.packages import PackageSpec, SandboxSpec
 from connector.ports import Adapter, NoState, StateReader
+from connector.sandbox import RunningServer
 
 
 def _limiter_key(credential: CredentialConfig, administration: str | None) -> str:
@@ -45,6 +46,21 @@ def _plan_warnings(connection: ConnectionConfig) -> list[str]:
     return limitations(connection.name, open_items_on=endpoint != OPEN_ITEMS_OFF)
 
 
+def _serve_sandbox(port: int, seed: int, size: str, client_id: str, client_secret: str,
+                   redirect_uri: str) -> RunningServer:
+    from adapters.adsolut.sandbox import serve_adsolut
+
+    return serve_adsolut(port, seed, size, client_id, client_secret, redirect_uri)
+
+
+def _serve_for_demo(port: int, seed: int, size: str, client_id: str, client_secret: str,
+                    redirect_uri: str) -> RunningServer:
+    from adapters.adsolut.sandbox import serve_adsolut
+
+    # The ASSUMED conservative rate limit out of the way: the demo is about the path, not pacing.
+    return serve_adsolut(port, seed, size, client_id, client_secret, redirect_uri, rate_limit=100_000)
+
+
 PACKAGE = PackageSpec(
     name="adsolut",
     title="Adsolut",
@@ -58,6 +74,9 @@ PACKAGE = PackageSpec(
     plan_warnings=_plan_warnings,
     capabilities=AdsolutAdapter.capabilities,
     on_link=_on_link,
+    sandbox=SandboxSpec(serve=_serve_sandbox, default_port=8769, serve_for_demo=_serve_for_demo,
+                        size_help="small (two dossiers), medium, large or a number of open items"),
+    default_region="be",
 )
 
 __all__ = ["PACKAGE", "AdsolutAdapter", "limitations"]

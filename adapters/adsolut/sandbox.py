@@ -3,7 +3,7 @@
 Written from the Adsolut reference notes (A1–A9), themselves built from the public clients
 servicedesk (C#), ANIMOOH (JS), adsolut-wp (PHP) and omniboost oauth-proxy (Go). Run it
 in-process with ``connector.sandbox.transport(AdsolutSandbox())`` or on loopback with
-:func:`serve_adsolut` / ``python -m adapters.adsolut.sandbox --port 8768``. One host serves the
+:func:`serve_adsolut` / ``arconnect sandbox adsolut --port 8769``. One host serves the
 identity paths and the API paths (the real ones live on ``login.wolterskluwer.eu`` and
 ``api.adsolut.com``).
 
@@ -621,7 +621,7 @@ def serve_adsolut(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = sandbox_parser("adsolut-sandbox", "Adsolut", port=8768,
+    parser = sandbox_parser("adsolut-sandbox", "Adsolut", port=8769,
                             size_help="small, medium, large or a number of open items")
     args = parser.parse_args(argv)
     server = serve_adsolut(args.port, args.seed, args.size, args.client_id, args.client_secret, args.redirect_uri)

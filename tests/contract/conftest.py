@@ -13,6 +13,7 @@ from tests.contract.adsolut_harness import AdsolutHarness, AdsolutWithoutOpenIte
 from tests.contract.exact_harness import ExactHarness
 from tests.contract.harness import Harness, HarnessFactory
 from tests.contract.moneybird_harness import MoneybirdHarness
+from tests.contract.twinfield_harness import TwinfieldHarness
 
 #: Packages plug in here: one line each.
 HARNESSES: dict[str, HarnessFactory] = {
@@ -20,6 +21,7 @@ HARNESSES: dict[str, HarnessFactory] = {
     "adsolut-without-open-items": AdsolutWithoutOpenItemsHarness,
     "exact": ExactHarness,
     "moneybird": MoneybirdHarness,
+    "twinfield": TwinfieldHarness,
 }
 
 
