@@ -14,7 +14,7 @@ from connector import config as cfg
 from connector.actions.channels.calls import CallRow, call_row, to_csv
 from connector.cli.console import NAME_LIMIT, plain, safe
 from connector.errors import ConfigError
-from connector.model import ActionKind, ApplyOutcome
+from connector.model import ActionKind, ApplyOutcome, Debtor
 
 out = Console()
 
@@ -96,6 +96,11 @@ def report_calls(
     out.print(table)
 
 
+def debtor_label(debtor: Debtor | None, source_id: str) -> str:
+    """A debtor as a person knows it: code and name (the package's id only when it is unknown)."""
+    return f"{debtor.code or ''} {debtor.name}".strip() if debtor else source_id
+
+
 mail_app = typer.Typer(help="E-mails that need a person: after a crash arconnect never resends on its own.", no_args_is_help=True)
 
 
@@ -108,16 +113,23 @@ def mail_checks(name: Annotated[str, typer.Argument(help="Connection name")]) ->
     connection = cfg.load_config().connection(name)
     store = open_store()
     try:
-        rows = manual_checks(store, connection.name)
+        rows = [
+            (key, debtor_label(store.debtor(connection.name, debtor_id), debtor_id), reason)
+            for key, debtor_id, reason in manual_checks(store, connection.name)
+        ]
     finally:
         store.close()
     if not rows:
         out.print("no e-mails to check")
         return
-    table = Table("key", "debtor", "what to check")
+    # One block per e-mail, the key whole on a line of its own: it is what 'mail resolve' takes,
+    # so no table may wrap or cut it.
+    out.print(f"{len(rows)} e-mail(s) to check; then: arconnect mail resolve KEY --sent (or --not-sent)", markup=False)
     for key, debtor, reason in rows:
-        table.add_row(safe(key), safe(debtor, NAME_LIMIT), safe(reason))
-    out.print(table)
+        out.print("", markup=False)
+        out.print(key, markup=False, highlight=False, soft_wrap=True, crop=False)
+        out.print(f"  debtor: {plain(debtor, NAME_LIMIT)}", markup=False, highlight=False, soft_wrap=True)
+        out.print(f"  {plain(reason)}", markup=False, highlight=False, soft_wrap=True)
 
 
 @mail_app.command("resolve")

@@ -10,13 +10,30 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import typer.core
 
 from connector.cli import apply, connections, costs, demo, reports, rules, sandbox, serve
 from connector.cli.console import err, plain
 from connector.errors import ArconnectError
+
+
+def _value_label(param: typer.core.TyperOption | typer.core.TyperArgument, ctx: Any) -> str | None:
+    """What ``--help`` shows after a parameter: nothing for a flag or an argument (its name says
+    it), ``DATE``-style for an option's value; never typer's Python type tags (``<bool>``, ``<str>``)."""
+    if param.metavar is not None:
+        return param.metavar
+    if isinstance(param, typer.core.TyperArgument) or getattr(param, "is_flag", False):
+        return None
+    long = [opt for opt in param.opts if opt.startswith("--")]
+    return (long[0][2:] if long else param.name or "value").upper()
+
+
+# typer has no setting for this: its help asks each parameter for the label.
+typer.core.TyperOption.display_type_rich = _value_label  # type: ignore[method-assign,assignment]
+typer.core.TyperArgument.display_type_rich = _value_label  # type: ignore[method-assign,assignment]
 
 app = typer.Typer(
     name="arconnect",
@@ -34,8 +51,23 @@ def _setup_logging(verbose: bool) -> None:
         logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("arconnect")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            number = "unknown (not installed)"
+        typer.echo(f"arconnect {number}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging (secrets stay redacted).")] = False) -> None:
+def _root(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging (secrets stay redacted).")] = False,
+    _version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_show_version, help="Print the version and exit.")] = False,
+) -> None:
     _setup_logging(verbose)
 
 

@@ -23,7 +23,8 @@ report_app = typer.Typer(help="Reports over the synced data.", no_args_is_help=T
 
 @report_app.command("aging")
 def report_aging(
-    connection: Annotated[str | None, typer.Option(help="Connection name (default: all)")] = None,
+    name: Annotated[str | None, typer.Argument(help="Connection name (default: all)")] = None,
+    connection: Annotated[str | None, typer.Option(hidden=True, help="Deprecated: name the connection as the argument")] = None,
     format: Annotated[str, typer.Option(help="table, csv or json")] = "table",
     on: Annotated[str | None, typer.Option(help="Report date YYYY-MM-DD (default: today, Europe/Amsterdam)")] = None,
 ) -> None:
@@ -37,19 +38,21 @@ def report_aging(
 
     if format not in ("table", "csv", "json"):
         raise ConfigError(f"unknown format {format!r}; use table, csv or json")
+    if name is not None and connection is not None and name != connection:
+        raise ConfigError(f"two connections named: {name!r} and --connection {connection!r}; name one, as the argument")
     report_date = parse_date(on, "--on") if on else today()
-    reports = aging_reports(connection, report_date)
+    reports = aging_reports(name or connection, report_date)
     if not reports:
         raise ConfigError(f"no connections in {cfg.config_path()}: run 'arconnect link <package>' first")
     render_aging(reports, format, report_date)
 
 
 @report_app.command("quarantine")
-def report_quarantine(connection: str) -> None:
+def report_quarantine(name: Annotated[str, typer.Argument(help="Connection name")]) -> None:
     """Records that did not map, with the reason."""
     from connector.runtime import quarantine_rows
 
-    rows = quarantine_rows(connection)
+    rows = quarantine_rows(name)
     if not rows:
         out.print("nothing in quarantine")
         return

@@ -67,5 +67,5 @@ def test_a_debtor_with_markup_in_its_name_and_crlf_in_its_address_fails_alone(wo
                    ("mail", "checks", world.connection)):
         code, out = invoke(*report)
         assert code == 0, (report, out)
-    code, out = invoke("report", "aging", "--connection", world.connection)
+    code, out = invoke("report", "aging", world.connection)
     assert HOSTILE_NAME in out
