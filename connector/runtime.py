@@ -19,6 +19,7 @@ import httpx
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
+from sqlalchemy import exc as sa_exc
 
 from connector import config as cfg
 from connector.auth import CredentialAuth, SecretStore, client_secret, open_secret_store
@@ -50,9 +51,38 @@ def open_store() -> Store:
     if data not in _SECURED:
         cfg.secure_tree(data)  # personal data: fix the modes an older version or a loose umask left
         _SECURED.add(data)
-    store = Store(cfg.database_url())
-    store.migrate()
+    url = cfg.database_url()
+    try:
+        store = Store(url)
+    except OSError as exc:
+        raise ConfigError(f"{_database_where(url)}: cannot be opened ({exc.strerror or type(exc).__name__}); "
+                          "check the owner and mode of the file and its folder") from None
+    try:
+        store.migrate()
+    except sa_exc.DBAPIError as exc:
+        store.close()
+        raise _database_problem(url, exc) from None
     return store
+
+
+def _database_where(url: str) -> str:
+    if url.startswith("sqlite"):
+        return url.split("///", 1)[-1] or url
+    from connector.http import redact_url
+
+    return f"database {redact_url(url)}"
+
+
+def _database_problem(url: str, exc: sa_exc.DBAPIError) -> ConfigError:
+    """One line for a database that cannot be used: where it is and what to do."""
+    detail = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+    where = _database_where(url)
+    if url.startswith("sqlite"):
+        if "not a database" in detail or "malformed" in detail:
+            return ConfigError(f"{where}: not a readable arconnect database ({detail}); restore it from a backup "
+                               "(docs/operations.md, Backups) or move it away, then run 'arconnect sync'")
+        return ConfigError(f"{where}: cannot be used ({detail}); check the owner and mode of the file and its folder")
+    return ConfigError(f"{where}: not reachable ({detail}); check that the server runs and ARCONNECT_DATABASE_URL")
 
 
 class StoreStateReader:

@@ -69,3 +69,33 @@ def test_a_debtor_with_markup_in_its_name_and_crlf_in_its_address_fails_alone(wo
         assert code == 0, (report, out)
     code, out = invoke("report", "aging", world.connection)
     assert HOSTILE_NAME in out
+
+
+def test_the_confirmation_names_debtors_and_mail_checks_shows_keys_that_resolve(world: World) -> None:
+    from connector.actions.dispatch import MANUAL_CHECK
+    from connector.model import ApplyOutcome, ApplyResult
+    from connector.runtime import open_store
+
+    run = business_day_in_all(today(), ("NL",)).isoformat()
+    assert invoke("sync", world.connection)[0] == 0
+    code, out = invoke("apply", world.connection, "--date", run, stdin="n\n")
+    assert code == 0, out
+    plan = out.split("Apply these")[0]
+    store = open_store()
+    try:
+        debtors = store.debtors(world.connection)
+        assert not any(d.source_id in plan for d in debtors), "the confirmation shows the package's ids"
+        assert sum(1 for d in debtors if d.name in plan) >= 3
+        code, out = invoke("apply", world.connection, "--date", run, "--yes")
+        emails = [e for e in store.journal(world.connection) if e.idempotency_key.endswith("#email") and e.state == ApplyOutcome.DONE]
+        for entry in emails[:2]:
+            store.journal_finish(entry.idempotency_key, ApplyResult(outcome=ApplyOutcome.FAILED, reason=f"{MANUAL_CHECK} test"))
+    finally:
+        store.close()
+    code, out = invoke("mail", "checks", world.connection)
+    assert code == 0
+    keys = [line for line in out.splitlines() if line.endswith("#email")]
+    assert sorted(keys) == sorted(e.idempotency_key for e in emails[:2])
+    for key in keys:
+        assert invoke("mail", "resolve", key, "--sent")[0] == 0
+    assert invoke("mail", "checks", world.connection)[1].strip() == "no e-mails to check"

@@ -45,3 +45,37 @@ def test_a_binary_config_says_which_file_and_what_to_do(arconnect_home: Path, ca
     [line] = err
     assert line.startswith(f"error: {cfg.config_path()}: not a text")
     assert "restore it from a backup" in line and "internal error" not in line
+
+
+def test_a_corrupt_database_says_which_file_and_what_to_do(arconnect_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    database = cfg.data_dir() / "arconnect.db"
+    database.parent.mkdir(parents=True)
+    database.write_bytes(b"this is no SQLite file at all; " * 200)
+    code, err = _arconnect(["status"], capsys)
+    assert code == 2
+    [line] = err
+    assert line.startswith(f"error: {database}: not a readable arconnect database")
+    assert "restore it from a backup" in line
+
+
+def test_an_unreachable_database_server_is_one_line(arconnect_home: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("ARCONNECT_DATABASE_URL", "postgresql+psycopg://arconnect:hunter2@127.0.0.1:1/arconnect?connect_timeout=2")
+    code, err = _arconnect(["status"], capsys)
+    assert code == 2
+    [line] = err
+    assert line.startswith("error: database postgresql+psycopg://127.0.0.1:1/arconnect") and "not reachable" in line
+    assert "hunter2" not in line and "ARCONNECT_DATABASE_URL" in line
+
+
+def test_a_busy_port_for_a_sandbox_is_one_line_saying_what_to_do(capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, err = _arconnect(["sandbox", "exact", "--port", str(port)], capsys)
+    assert code == 2
+    [line] = err
+    assert line.startswith(f"error: cannot listen on 127.0.0.1:{port}") and "--port" in line
