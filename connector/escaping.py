@@ -28,7 +28,7 @@ BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u206
 #: Characters that end a line somewhere: shown as a space.
 _LINE_BREAKS = frozenset("\t\n\r\x0b\x0c\x85\u2028\u2029")
 #: What a spreadsheet reads as the start of a formula (OWASP).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 #: A name or reference in a table cell: long enough for any real one, short enough that 10,000
 #: characters of junk from a package do not flood the screen.
 NAME_LIMIT = 120
@@ -74,13 +74,23 @@ def header_text(text: object) -> str:
     return plain(text).strip()
 
 
+def _dropped_in_csv(ch: str) -> bool:
+    return (_is_control(ch) and ch not in "\t\n") or ch in BIDI_CONTROLS
+
+
 def csv_cell(value: object) -> str:
-    """One CSV cell that a spreadsheet shows as text, never runs as a formula (OWASP)."""
+    """One CSV cell that a spreadsheet shows as text, never runs as a formula (OWASP).
+
+    Line breaks stay (as LF; the CSV quoting keeps them in the cell); other control characters and
+    bidi controls are dropped: they mean nothing in a spreadsheet and a CSV printed to a terminal
+    must not carry escape sequences either.
+    """
     if value is None:
         return ""
     if isinstance(value, Decimal | int) and not isinstance(value, bool):
         return str(value)
-    text = str(value).replace("\x00", "\ufffd")
+    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
+    text = "".join(ch for ch in text if not _dropped_in_csv(ch))
     if text.startswith(FORMULA_PREFIXES) and not _NUMBER.fullmatch(text):
         return "'" + text
     return text

@@ -333,7 +333,11 @@ class ExactAdapter:
             except (MappingError, ValueError, TypeError) as exc:
                 quarantined.append(Quarantined(stream="open_items", source_id=group, reason=str(exc), raw={"terms": present}))
         for term in changed.values():
-            payment = payment_from_settled_term(term, connection_id=self.connection_id)
+            try:
+                payment = payment_from_settled_term(term, connection_id=self.connection_id)
+            except (MappingError, ValueError, TypeError) as exc:  # one odd term never stops the sync
+                quarantined.append(_quarantine("payments", term, exc))
+                continue
             if payment is not None:
                 payments.append(payment)
         return Page[OpenItem](

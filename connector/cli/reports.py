@@ -66,7 +66,7 @@ def render_aging(reports: list[tuple[str, AgingReport]], format: str, on: date) 
     if format == "json":
         parts = [{"connection": name, **{k: v for k, v in report.as_dict().items() if k != "on"}} for name, report in reports]
         document = {"on": on.isoformat(), "connections": parts}
-        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")  # ASCII: no control or bidi character reaches a terminal
         return
     if format == "csv":
         buffer = io.StringIO()

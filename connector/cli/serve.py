@@ -206,7 +206,8 @@ def register(app: typer.Typer) -> None:
             raise ConfigError("--format must be table or json")
         runs, problems = status_rows()
         if format == "json":
-            out.print_json(json.dumps({"runs": runs, "problems": problems}))
+            # ASCII JSON: package data in an error never brings a control or bidi character to a terminal.
+            typer.echo(json.dumps({"runs": runs, "problems": problems}, indent=2))
             return
         if not runs:
             out.print("No connections yet: run 'arconnect link exact'.")

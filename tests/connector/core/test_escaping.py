@@ -56,7 +56,7 @@ def test_a_long_name_is_cut_when_a_limit_is_given() -> None:
 )
 def test_a_cell_a_spreadsheet_would_run_as_a_formula_starts_with_a_quote(cell: str) -> None:
     safe = csv_cell(cell)
-    assert safe == "'" + cell
+    assert safe == "'" + cell.replace("\r", "\n")
     [[back]] = list(csv.reader(io.StringIO(_line([safe]))))
     assert back == safe
 
@@ -75,3 +75,8 @@ def _line(cells: list[str]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer).writerow(cells)
     return buffer.getvalue()
+
+
+def test_a_csv_cell_keeps_line_breaks_but_no_escape_sequences_or_bidi_controls() -> None:
+    assert csv_cell("Klant\x1b[2J B.V.\r\nDorpsstraat 1\u202e") == "Klant[2J B.V.\nDorpsstraat 1"
+    assert csv_cell("\x07=1+1") == "'=1+1"  # a control character cannot hide a formula
