@@ -45,8 +45,12 @@ app = typer.Typer(
 
 
 def _setup_logging(verbose: bool) -> None:
+    from connector.serve.observability import ScrubbingFormatter
+
     level = logging.DEBUG if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(ScrubbingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
     if not verbose:
         logging.getLogger("httpx").setLevel(logging.WARNING)
 
