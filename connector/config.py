@@ -268,6 +268,33 @@ def open_private(path: Path, flags: int) -> int:
     return fd
 
 
+#: What arconnect keeps in the data dir: only these get their modes fixed, so a data dir that is
+#: (against advice) shared with other files never has those changed.
+DATA_ENTRIES = ("arconnect.db", "arconnect.db-wal", "arconnect.db-shm", "arconnect.db-journal", "secrets.json",
+                "secrets.enc", "outbox", "calls", "handover", "locks", "demo")
+
+
+def secure_data_dir(root: Path) -> int:
+    """The data dir 0700 and what arconnect keeps in it (:data:`DATA_ENTRIES`) 0700/0600; returns
+    how many modes were changed."""
+    if not root.is_dir() or root.is_symlink():
+        return 0
+    changed = 0
+    if root.stat().st_mode & 0o777 != PRIVATE_DIR_MODE:
+        os.chmod(root, PRIVATE_DIR_MODE)
+        changed += 1
+    for name in DATA_ENTRIES:
+        entry = root / name
+        if entry.is_symlink() or not entry.exists():
+            continue
+        if entry.is_dir():
+            changed += secure_tree(entry)
+        elif entry.stat().st_mode & 0o777 != PRIVATE_FILE_MODE:
+            os.chmod(entry, PRIVATE_FILE_MODE)
+            changed += 1
+    return changed
+
+
 def secure_tree(root: Path) -> int:
     """Make ``root`` and everything under it 0700 (folders) and 0600 (files); returns how many
     modes were changed. Symbolic links are left alone (their targets are not ours)."""

@@ -49,7 +49,7 @@ _SECURED: set[Path] = set()
 def open_store() -> Store:
     data = cfg.data_dir().absolute()
     if data not in _SECURED:
-        cfg.secure_tree(data)  # personal data: fix the modes an older version or a loose umask left
+        cfg.secure_data_dir(data)  # personal data: fix the modes an older version or a loose umask left
         _SECURED.add(data)
     url = cfg.database_url()
     try:

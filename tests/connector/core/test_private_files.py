@@ -52,10 +52,28 @@ def test_existing_world_readable_data_is_fixed_on_start(arconnect_home: Path) ->
     (data / "outbox" / CONNECTION).mkdir(parents=True)
     letter = data / "outbox" / CONNECTION / "2026-03-02-1001-abc.pdf"
     letter.write_bytes(b"%PDF-")
-    calls = data / "calls.csv"
+    (data / "calls").mkdir()
+    calls = data / "calls" / f"{CONNECTION}.csv"
     calls.write_text("date\n")
-    for path, loose in ((data, 0o755), (data / "outbox", 0o755), (data / "outbox" / CONNECTION, 0o777), (letter, 0o644), (calls, 0o666)):
+    for path, loose in ((data, 0o755), (data / "outbox", 0o755), (data / "outbox" / CONNECTION, 0o777), (letter, 0o644),
+                        (data / "calls", 0o755), (calls, 0o666)):
         os.chmod(path, loose)
     runtime._SECURED.clear()
     runtime.open_store().close()
     assert modes_under(data) == {name: (0o700 if (data / name).is_dir() else 0o600) for name in modes_under(data)}
+
+
+def test_only_what_arconnect_keeps_in_the_data_dir_has_its_mode_changed(arconnect_home: Path) -> None:
+    data = cfg.data_dir()
+    data.mkdir(parents=True)
+    script = data / "backup.sh"  # someone else's file in a data dir that is shared after all
+    script.write_text("#!/bin/sh\n")
+    os.chmod(script, 0o755)
+    (data / "calls").mkdir()
+    calls = data / "calls" / f"{CONNECTION}.csv"
+    calls.write_text("date\n")
+    os.chmod(calls, 0o644)
+    runtime._SECURED.clear()
+    runtime.open_store().close()
+    assert mode(script) == 0o755
+    assert mode(calls) == 0o600
