@@ -848,3 +848,15 @@ def be_consumer_interest(
         country="BE", debtor_kind=DebtorKind.CONSUMER, principal=principal, due=start, on=on, commercial=has_clause
     )
     return quote.model_copy(update={"explanation": [header, f"{rule} ({start.isoformat()})", *quote.explanation]})
+
+
+def rate_on(name: str, day: date) -> tuple[Decimal, RateStatus]:
+    """The rate of table ``name`` on ``day`` and its status (unverified after ``published_until``)."""
+    regime = interest_tables().regimes.get(name)
+    if regime is None:
+        raise DataError(f"rules/data/interest.yaml has no {name} table")
+    current = [r for r in regime.rates if r.valid_from <= day]
+    if not current:
+        raise DataError(f"no {name} interest rate known on {day.isoformat()}")
+    row = max(current, key=lambda r: r.valid_from)
+    return row.rate, ("unverified" if day > regime.published_until else row.status)
