@@ -363,18 +363,26 @@ def _one_letter_per_debtor(
             out.append(found[0])
             continue
         merged = _Group(",".join(sorted({n for g in found for n in g.segment.split(",")})), lead.ladder, lead.level, currency)
+        statutory_letter = consumer and lead.step.consumer_letter
+
+        def gate_step(ladder: Ladder, level: int) -> str:
+            # An item carried in the statutory letter reaches its own ladder's statutory letter, so its
+            # 14-day term runs with the others' and its costs share the one scale.
+            if statutory_letter:
+                gate = next((i for i, s in enumerate(ladder.steps) if s.consumer_letter), None)
+                if gate is not None and gate >= level:
+                    return f"{ladder.name}/{ladder.steps[gate].name}"
+            return ""
+
         for group in found:
+            own_step = gate_step(group.ladder, group.level) or f"{group.ladder.name}/{group.step.name}"
             for item, reached in zip(group.items, group.reached, strict=True):
                 merged.items.append(item)
                 merged.reached.append(reached)
                 merged.item_ladders.append(group.ladder)
-                merged.item_steps.append(f"{group.ladder.name}/{group.step.name}")
+                merged.item_steps.append(own_step)
         for item, ladder, level, reached in extra:
-            own = ""
-            if lead.step.consumer_letter and consumer:
-                gate = next((i for i, s in enumerate(ladder.steps) if s.consumer_letter), None)
-                if gate is not None and gate >= level:
-                    own = f"{ladder.name}/{ladder.steps[gate].name}"
+            own = gate_step(ladder, level)
             merged.items.append(item)
             merged.reached.append(reached)
             merged.item_ladders.append(ladder)
