@@ -365,7 +365,7 @@ def _one_letter_per_debtor(
         merged = _Group(",".join(sorted({n for g in found for n in g.segment.split(",")})), lead.ladder, lead.level, currency)
         statutory_letter = consumer and lead.step.consumer_letter
 
-        def gate_step(ladder: Ladder, level: int) -> str:
+        def gate_step(ladder: Ladder, level: int, statutory_letter: bool = statutory_letter) -> str:
             # An item carried in the statutory letter reaches its own ladder's statutory letter, so its
             # 14-day term runs with the others' and its costs share the one scale.
             if statutory_letter:

@@ -8,7 +8,6 @@ would, then checks the whole history.
 from __future__ import annotations
 
 import json
-
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
