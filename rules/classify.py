@@ -45,7 +45,7 @@ def legal_form(name: str) -> str | None:
     for token in _TOKEN.findall(name or ""):
         compact = token.replace(".", "").upper()
         if compact in _ABBREVIATIONS and (len(compact) > 2 or token.isupper() or "." in token):
-            return token
+            return str(token)
     found = _WORDS.search(name or "")
     return str(found.group(1)) if found else None
 
