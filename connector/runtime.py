@@ -136,7 +136,7 @@ def link_package(
     config.credentials[name] = credential
     created: list[cfg.ConnectionConfig] = []
     for admin in wanted:
-        connection_name = f"{package}-{admin.source_id}" if package == "exact" else f"{package}-{_slug(admin.name)}"
+        connection_name = spec.connection_name(admin) if spec.connection_name else f"{package}-{_slug(admin.name)}"
         existing = config.connections.get(connection_name)
         connection = cfg.ConnectionConfig(
             name=connection_name,

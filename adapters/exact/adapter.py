@@ -61,7 +61,6 @@ from adapters.exact.mapping import (
     payment_from_settled_term,
     validate_term,
 )
-from connector.actions.writeback import action_summary
 from connector.errors import MappingError, UnsupportedAction
 from connector.http import ApiClient
 from connector.model import (
@@ -75,6 +74,7 @@ from connector.model import (
     Payment,
     PlannedAction,
     Quarantined,
+    action_summary,
     to_decimal,
 )
 from connector.ports import Capability, NoState, StateReader
