@@ -105,7 +105,7 @@ def test_the_dutch_14_day_letter_states_the_exact_costs_the_term_and_its_end(lan
 def test_no_letter_carries_an_internal_note(template: str, language: str) -> None:
     # The explanation lines belong in plan, costs and the journal, never in a letter (issue 10 point 3).
     context = sample_context().model_copy(
-        update={"costs_explanation": ["basis: the principal EUR 1,234.56 only (ref §3.1)"], "interest_explanation": ["INTERNAL"]}
+        update={"costs_explanation": ["basis: the principal EUR 1,234.56 only (docs/reference/legal-and-kpi.md §3.1)"], "interest_explanation": ["INTERNAL"]}
     )
     letter = render(template, language, context)
     for text in (letter.text, letter.html):
