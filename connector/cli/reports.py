@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from connector.cli.console import NAME_LIMIT, out, parse_date, safe
+from connector.cli.console import NAME_LIMIT, err, out, parse_date, plain, safe
 from connector.errors import ConfigError
 from connector.escaping import csv_row
 from connector.reports import BUCKETS, AgingReport, amount_text, minor_unit
@@ -40,6 +40,8 @@ def report_aging(
         raise ConfigError(f"unknown format {format!r}; use table, csv or json")
     if name is not None and connection is not None and name != connection:
         raise ConfigError(f"two connections named: {name!r} and --connection {connection!r}; name one, as the argument")
+    if connection is not None:
+        err.print(f"note: --connection is deprecated; write 'arconnect report aging {plain(connection)}'", markup=False, highlight=False)
     report_date = parse_date(on, "--on") if on else today()
     reports = aging_reports(name or connection, report_date)
     if not reports:

@@ -56,3 +56,9 @@ def test_report_aging_still_takes_the_deprecated_option_and_refuses_two_names(ar
     result = CliRunner().invoke(app, ["report", "aging", "a", "--connection", "b"])
     assert result.exit_code != 0
     assert "two connections named" in str(result.exception)
+
+
+def test_the_deprecated_option_still_works_and_says_how_to_write_it(arconnect_home: object) -> None:
+    result = CliRunner().invoke(app, ["report", "aging", "--connection", "exact-101", "--format", "json"])
+    assert "--connection is deprecated; write 'arconnect report aging exact-101'" in result.stderr
+    assert "unknown connection 'exact-101'" in str(result.exception)  # it was looked up as the argument would be
