@@ -89,11 +89,14 @@ def _private_sqlite_file(path: Path) -> None:
     database file), in a 0700 folder when it creates one; an existing file's mode is fixed."""
     if not path.parent.exists():
         private_dir(path.parent)
-    os.close(open_private(path, os.O_RDWR))
-    for suffix in ("-wal", "-shm", "-journal"):
-        extra = path.with_name(path.name + suffix)
-        if extra.exists():
-            os.chmod(extra, PRIVATE_FILE_MODE)
+    try:
+        os.close(open_private(path, os.O_RDWR))
+        for suffix in ("-wal", "-shm", "-journal"):
+            extra = path.with_name(path.name + suffix)
+            if extra.exists():
+                os.chmod(extra, PRIVATE_FILE_MODE)
+    except PermissionError:
+        pass  # a file of another user (a service account's): not ours to change; SQLite says if it cannot open it
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
