@@ -387,11 +387,15 @@ class ExactAdapter:
         existing = self._find_marked(path, debtor_id, marker, field)
         if existing is not None:
             return ApplyResult(outcome=ApplyOutcome.ALREADY_TRUE, remote_reference=existing, reason="already recorded")
-        response = self.api.request(
+        # A POST whose answer was lost may have been carried out: look it up before sending it again.
+        answer = self.api.create(
             "POST", f"/api/v1/{self.division}/{path}", endpoint=path, json=body,
             headers={**JSON_HEADERS, "Prefer": "return=representation"},
+            find=lambda: self._find_marked(path, debtor_id, marker, field),
         )
-        created = response.json().get("d") or {}
+        if isinstance(answer, str):
+            return ApplyResult(outcome=ApplyOutcome.DONE, remote_reference=answer)
+        created = answer.json().get("d") or {}
         return ApplyResult(outcome=ApplyOutcome.DONE, remote_reference=str(created.get("ID") or ""))
 
     def apply(self, action: PlannedAction) -> ApplyResult:
