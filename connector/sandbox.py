@@ -303,7 +303,7 @@ class SandboxApp:
                 time.sleep(fault.delay)
             elif fault is not None and fault.kind == "drop":
                 raise DropConnection(route.name)
-            elif fault is not None:
+            elif fault is not None and fault.kind == "status":
                 return self._counted(self.after(request, route.name, self.fault_response(request, route.name, fault)))
             with self.state_lock:
                 early = self.before(request, route.name)
