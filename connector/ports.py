@@ -21,6 +21,7 @@ from connector.model import (
     Page,
     Payment,
     PlannedAction,
+    StepRecord,
 )
 
 
@@ -89,4 +90,10 @@ class Adapter(Protocol):
 
     def on_remove(self) -> None:
         """Called when the connection is removed (e.g. deactivate an integration)."""
+        ...
+
+    def markers(self) -> list[StepRecord]:
+        """Every arconnect step the package itself keeps a record of (the notes that carry an
+        action key and a :data:`~connector.model.STEP_RECORD_PREFIX` line), for rebuilding a lost
+        journal (``arconnect journal rebuild``). Read only; an unreadable note is skipped."""
         ...

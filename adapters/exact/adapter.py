@@ -74,7 +74,9 @@ from connector.model import (
     Payment,
     PlannedAction,
     Quarantined,
+    StepRecord,
     action_summary,
+    step_records_in,
     to_decimal,
 )
 from connector.ports import Capability, NoState, StateReader
@@ -190,6 +192,18 @@ class ExactAdapter:
 
     def on_remove(self) -> None:
         """Exact needs nothing when a division is unlinked; the grant itself stays with the user."""
+
+    def markers(self) -> list[StepRecord]:
+        """§7: the division's CommunicationNotes whose subject carries an ``[arconnect …]`` marker; their
+        ``Notes`` hold the step record. Sync feeds filter on nothing but Timestamp (§2.5), so the
+        notes are read through the regular endpoint, 60 a page."""
+        url = f"/api/v1/{self.division}/activities/CommunicationNotes?$select=ID,Account,Subject,Notes"
+        found: list[StepRecord] = []
+        for rows, _ in odata_rows(self.api, url, endpoint="activities/CommunicationNotes"):
+            for row in rows:
+                if "[arconnect " in str(row.get("Subject") or ""):
+                    found.extend(step_records_in(str(row.get("Notes") or "")))
+        return found
 
     # ------------------------------------------------------------------ feeds
 
