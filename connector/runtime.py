@@ -276,16 +276,20 @@ def quarantine_rows(name: str) -> list[Any]:
         store.close()
 
 
-def remove_connection(name: str) -> None:
+def remove_connection(name: str) -> int:
+    """Remove a connection from the configuration and the store, keeping its journal (archived);
+    the number of journal entries kept."""
     config = cfg.load_config()
     connection = config.connection(name)
     store = open_store()
     try:
-        store.remove_connection(connection.name)
+        store.remove_connection(connection.name, keep_journal=True)
+        kept = store.archived_journals().get(connection.name, 0)
     finally:
         store.close()
     del config.connections[name]
     cfg.save_config(config)
+    return kept
 
 
 def new_state() -> str:

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import date
 from collections.abc import Callable
+from datetime import date
 from typing import Any, Protocol
 
 from adapters.exact.client import JSON_HEADERS, odata_rows

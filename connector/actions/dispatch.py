@@ -227,7 +227,7 @@ class Dispatcher:
                 continue
             sub = self._sub_action(action, effect)
             first_try = self.store.journal_entry(sub.idempotency_key) is None
-            run = partial(self._run_effect, effect)
+            run: Callable[[PlannedAction], ApplyResult] = partial(self._run_effect, effect)
             if effect in DELIVERIES and marked_before:
                 run = _marked_before
             elif effect in DELIVERIES and problem is not None:
