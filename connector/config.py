@@ -22,6 +22,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
 from connector.errors import ConfigError, UnknownConnection
 
@@ -110,6 +111,10 @@ class ConnectionConfig(_Model):
     #: limit in contact custom fields of these names; the bookkeeper creates them in the package.
     block_field: str | None = None
     credit_limit_field: str | None = None
+    #: Packages whose open-items endpoint is not documented (Adsolut) read open items from this
+    #: path, ``{administration}`` standing for the administration's id; ``off`` reads none (the
+    #: plan says so). Unset: the adapter's own (assumed) path.
+    open_items_endpoint: str | None = None
 
 
 class Config(_Model):
@@ -192,7 +197,7 @@ def save_config(config: Config, path: Path | None = None) -> Path:
             if isinstance(existing, CommentedMap):
                 _merge(existing, model)
             else:
-                current[name] = model.model_dump(mode="json", exclude_none=True)
+                current[name] = _scalars(model.model_dump(mode="json", exclude_none=True))
     buffer = io.StringIO()
     yaml_rt.dump(document, buffer)
     tmp = path.with_suffix(".tmp")
@@ -224,7 +229,22 @@ def _merge(target: CommentedMap, model: BaseModel) -> None:
         else:
             plain = value.model_dump(mode="json", exclude_none=True) if isinstance(value, BaseModel) else value
             if _plain(target.get(field)) != plain:
-                target[field] = plain
+                target[field] = _scalars(plain)
+
+
+_RESOLVER = yaml.resolver.Resolver()
+
+
+def _scalars(value: Any) -> Any:
+    """Quote a string that a YAML 1.1 reader (``load_config``) would take for something else: the
+    round-trip writer speaks YAML 1.2, where ``off``, ``yes`` or ``1_000`` are plain strings."""
+    if isinstance(value, dict):
+        return {k: _scalars(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scalars(v) for v in value]
+    if isinstance(value, str) and _RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) != "tag:yaml.org,2002:str":  # type: ignore[no-untyped-call]
+        return SingleQuotedScalarString(value)
+    return value
 
 
 def _plain(value: Any) -> Any:

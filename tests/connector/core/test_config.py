@@ -92,3 +92,14 @@ def test_a_new_file_gets_the_header(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     cfg.save_config(cfg.Config(), path)
     assert path.read_text(encoding="utf-8").startswith("# arconnect configuration.")
+
+
+def test_a_string_a_yaml_reader_would_take_for_a_boolean_or_number_reads_back_as_written(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(HAND_EDITED, encoding="utf-8")
+    config = cfg.load_config(path)
+    bakery = config.connections["exact-bakkerij"]
+    config.connections["exact-bakkerij"] = bakery.model_copy(update={"block_field": "off", "administration": "0101"})
+    cfg.save_config(config, path)
+    reloaded = cfg.load_config(path).connections["exact-bakkerij"]
+    assert (reloaded.block_field, reloaded.administration) == ("off", "0101")
