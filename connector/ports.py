@@ -64,6 +64,9 @@ class Adapter(Protocol):
 
     package: ClassVar[str]
     capabilities: ClassVar[frozenset[Capability]]
+    # Optional: ``refetches_quarantined: ClassVar[bool] = True`` on an adapter whose incremental read
+    # fetches a record it could not map again by itself (Moneybird: its version is not stored), so the
+    # sync engine need not read the stream from the start after a quarantine (connector.sync).
     #: The key the rate limiter counts under (Exact: division, Twinfield: organisation,
     #: Moneybird: token). Adapters sharing a key share one budget.
     rate_limit_key: str

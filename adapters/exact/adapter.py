@@ -286,7 +286,12 @@ class ExactAdapter:
                 try:
                     term = validate_term(row)
                 except (MappingError, ValueError, TypeError) as exc:
-                    quarantined.append(_quarantine("open_items", row, exc))
+                    # Under the invoice's key (the record the store keeps), so storing that invoice
+                    # once its term reads well again takes it out of quarantine (issue 11.6).
+                    bad = _quarantine("open_items", row, exc)
+                    if row.get("TransactionEntryID"):
+                        bad = bad.model_copy(update={"source_id": str(row["TransactionEntryID"])})
+                    quarantined.append(bad)
                     continue
                 valid[str(term["ID"])] = term
             mark.ts = _max_timestamp(rows, mark.ts)

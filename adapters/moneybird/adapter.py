@@ -98,6 +98,8 @@ def _quarantine(stream: str, row: Mapping[str, Any], exc: Exception) -> Quaranti
 
 class MoneybirdAdapter:
     package: ClassVar[str] = "moneybird"
+    #: A record that does not map keeps no stored version, so the next sync asks for it again.
+    refetches_quarantined: ClassVar[bool] = True
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {
             Capability.BLOCK_DEBTOR,

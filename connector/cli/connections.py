@@ -101,11 +101,14 @@ def link(
         )
 
 
-def sync(name: Annotated[str | None, typer.Argument(help="Connection name (default: all)")] = None) -> None:
+def sync(
+    name: Annotated[str | None, typer.Argument(help="Connection name (default: all)")] = None,
+    full: Annotated[bool, typer.Option("--full", help="Read everything again (a full reconcile), not only what changed")] = False,
+) -> None:
     """Bring the local copy up to date: debtors, open items, payments."""
     from connector.runtime import sync_connections
 
-    reports = sync_connections(name, console=out)
+    reports = sync_connections(name, console=out, full=full)
     failed = [r for r in reports if r.error]
     for r in reports:
         if r.error:

@@ -638,6 +638,17 @@ class Store:
                 for r in conn.execute(statement)
             ]
 
+    def quarantined_since(self, connection_id: str, stream: str, after: datetime | None) -> int:
+        """Records of ``stream`` in quarantine that were first quarantined after ``after`` (all when None)."""
+        q = t.quarantine.c
+        statement = sa.select(sa.func.count()).select_from(t.quarantine).where(
+            q.connection_id == connection_id, q.stream == stream
+        )
+        if after is not None:
+            statement = statement.where(q.first_seen_at > after)
+        with self._engine.connect() as conn:
+            return int(conn.execute(statement).scalar_one())
+
     def counts(self, connection_id: str) -> dict[str, int]:
         """Rows per kind: ``debtors``, ``open_items`` (every status), ``open`` (still to
         collect), ``payments``, ``deleted`` (records marked deleted), ``quarantine``,
