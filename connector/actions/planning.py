@@ -22,7 +22,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from connector import config as cfg
-from connector.actions.rebuild import needs_rebuild
 from connector.config import ConnectionConfig
 from connector.errors import ConfigError
 from connector.model import PlannedAction
@@ -170,15 +169,9 @@ def plan_connection(connection: ConnectionConfig, store: Store, run_date: date) 
     snapshot = build_snapshot(store, connection, run_date, reminders_sent_by=connection.reminders_sent_by)
     actions = plan(snapshot, rules, run_date)
     wanted = {a.debtor_source_id for a in actions}
-    warnings = warnings_for(connection, rules)
-    if actions and needs_rebuild(store, connection.name):
-        warnings.append(
-            "the journal is new: 'apply' first rebuilds it from the package's own records of arconnect's steps "
-            f"('arconnect journal rebuild {connection.name}'), so steps taken before may drop from this plan"
-        )
     return PlanResult(
         actions=actions,
-        warnings=warnings,
+        warnings=warnings_for(connection, rules),
         rules=rules,
         debtors=len(snapshot.debtors),
         items=snapshot.item_count(),
