@@ -48,6 +48,8 @@ def test_a_debtor_with_crlf_in_its_address_fails_alone_and_the_others_get_their_
     [failed] = [r for r in report.results if r.outcome == ApplyOutcome.FAILED]
     assert (failed.action.idempotency_key, failed.effect) == ("r-evil", Effect.EMAIL)
     assert "is not valid (line break or control character)" in failed.reason
+    # Nothing in the package says a reminder went out that never could.
+    assert "r-evil#note" not in package.notes and "r-evil#document" not in package.documents
     # Not "handed to the mail server": the next run tries again (after the address is fixed), no manual check.
     entry = store.journal_entry("r-evil#email")
     assert entry is not None and entry.state == ApplyOutcome.FAILED and not (entry.reason or "").startswith("manual check")
