@@ -49,7 +49,7 @@ def test_a_debtor_with_markup_in_its_name_and_crlf_in_its_address_fails_alone(wo
     assert code == 0, out
     assert HOSTILE_NAME in out
 
-    code, out = invoke("apply", world.connection, "--date", run, "--yes")
+    code, out = invoke("apply", world.connection, "--date", run, "--yes", "--allow-future")
     assert code == 1, out  # one effect failed
     assert "Traceback" not in out
     # Every other debtor got its e-mail; nobody got one with an injected header.
@@ -78,7 +78,7 @@ def test_the_confirmation_names_debtors_and_mail_checks_shows_keys_that_resolve(
 
     run = business_day_in_all(today(), ("NL",)).isoformat()
     assert invoke("sync", world.connection)[0] == 0
-    code, out = invoke("apply", world.connection, "--date", run, stdin="n\n")
+    code, out = invoke("apply", world.connection, "--date", run, "--allow-future", stdin="n\n")
     assert code == 0, out
     plan = out.split("Apply these")[0]
     store = open_store()
@@ -86,7 +86,7 @@ def test_the_confirmation_names_debtors_and_mail_checks_shows_keys_that_resolve(
         debtors = store.debtors(world.connection)
         assert not any(d.source_id in plan for d in debtors), "the confirmation shows the package's ids"
         assert sum(1 for d in debtors if d.name in plan) >= 3
-        code, out = invoke("apply", world.connection, "--date", run, "--yes")
+        code, out = invoke("apply", world.connection, "--date", run, "--yes", "--allow-future")
         emails = [e for e in store.journal(world.connection) if e.idempotency_key.endswith("#email") and e.state == ApplyOutcome.DONE]
         for entry in emails[:2]:
             store.journal_finish(entry.idempotency_key, ApplyResult(outcome=ApplyOutcome.FAILED, reason=f"{MANUAL_CHECK} test"))

@@ -174,14 +174,14 @@ def _everything_is_safe(run: Run) -> None:
     arconnect("sync", run.connection)
     arconnect("plan", run.connection, "--date", day)
     json.loads(arconnect("plan", run.connection, "--date", day, "--format", "json"))
-    arconnect("apply", run.connection, "--date", day, "--yes", codes=(0, 1))
+    arconnect("apply", run.connection, "--date", day, "--yes", "--allow-future", codes=(0, 1))
     store = open_store()
     try:
         dunned = {e.debtor_source_id.lower() for e in store.journal(run.connection)}
     finally:
         store.close()
     assert dunned & run.hostile_debtors, "no hostile debtor reached apply: the property tests nothing"
-    arconnect("apply", run.connection, "--date", day, "--yes", codes=(0, 1))  # again: nothing twice, no crash
+    arconnect("apply", run.connection, "--date", day, "--yes", "--allow-future", codes=(0, 1))  # again: nothing twice, no crash
     arconnect("report", "aging", run.connection)
     json.loads(arconnect("report", "aging", run.connection, "--format", "json"))
     arconnect("report", "calls", run.connection, "--all")
