@@ -23,6 +23,7 @@ deleted transaction or a full reconcile knows which of them went away; ``deb`` �
 from __future__ import annotations
 
 import json
+import logging
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -58,7 +59,11 @@ from connector.model import (
 )
 from connector.ports import Capability, NoState, StateReader
 
+log = logging.getLogger("arconnect.twinfield")
+
 PAGE_SIZE = 500
+#: §5.1: finder pages (php-twinfield's default maxRows).
+FINDER_PAGE = 100
 #: Re-read after this overlap: Twinfield's ``modified`` zone is not documented (UNVERIFIED); a
 #: bound in UTC minus an overlap can only re-read lines, never miss one.
 OVERLAP = timedelta(minutes=10)
@@ -122,12 +127,38 @@ class TwinfieldAdapter:
 
     # ------------------------------------------------------------------ linking
     def administrations(self) -> list[Administration]:
-        """§5.4: ``<list><type>offices</type></list>`` needs no CompanyCode."""
+        """§5.4: ``<list><type>offices</type></list>`` (no CompanyCode needed) gives code and name;
+        the office's country comes from finder ``OFF`` (code, name, country code, …), so a Belgian
+        office links as BE. The list has no country, and no office read sample shows one."""
         root = self.client.checked("<list><type>offices</type></list>", None)
-        return [
-            Administration(source_id=clean(o.text), name=clean(o.get("name")) or clean(o.text))
-            for o in root.iter("office") if clean(o.text)
-        ]
+        offices = [(clean(o.text), clean(o.get("name")) or clean(o.text)) for o in root.iter("office") if clean(o.text)]
+        countries = self._office_countries(offices[0][0]) if offices else {}
+        return [Administration(source_id=code, name=name, country=countries.get(code)) for code, name in offices]
+
+    def _office_countries(self, company: str) -> dict[str, str]:
+        """Office code → ISO country from finder ``OFF``, 100 a page (1 credit each, §6.1).
+
+        Items are read by position as php-twinfield does (0 code, 2 country code); the column
+        headings are not documented. Whether the finder wants a CompanyCode is UNVERIFIED: the
+        first listed office goes along, which is harmless when it is not needed. A refused finder
+        costs only the country (the link then takes NL, the default), never the link.
+        """
+        countries: dict[str, str] = {}
+        first = 1
+        while True:
+            try:
+                total, rows = self.client.finder("OFF", company=company, first_row=first, max_rows=FINDER_PAGE)
+            except ApiError as exc:
+                log.warning("Twinfield: office countries not available (%s); offices link as NL", exc)
+                return countries
+            for row in rows:
+                code = row[0].strip() if row else ""
+                country = row[2].strip().upper() if len(row) > 2 else ""
+                if code and len(country) == 2 and country.isalpha():
+                    countries[code] = country
+            first += len(rows)
+            if not rows or first > total:
+                return countries
 
     def on_remove(self) -> None:
         """Nothing to undo in Twinfield."""

@@ -47,6 +47,7 @@ TWF = "http://www.twinfield.com/"
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 PROCESSXML = "/webservices/processxml.asmx"
 DELETED = "/webservices/DeletedTransactionsService.svc"
+FINDER = "/webservices/finder.asmx"
 DELETED_SHARED_NS = "http://schemas.datacontract.org/2004/07/Twinfield.WebServices.Shared"
 DELETED_NS = "http://schemas.datacontract.org/2004/07/Twinfield.WebServices.DeletedTransactionsService"
 #: §6.3: the fault that means "refresh the token" (zypp refreshes on this text).
@@ -216,6 +217,39 @@ class TwinfieldClient:
         )
         _check_no_dtd(response.content)
         return io.BytesIO(response.content)
+
+    def finder(self, kind: str, *, company: str | None, pattern: str = "*", first_row: int = 1,
+               max_rows: int = 100) -> tuple[int, list[list[str]]]:
+        """§5.5 finder ``Search``: (TotalRows, the items as lists of strings in column order).
+
+        Errors come as messages in ``SearchResult`` (``Type``/``Text``/``Code``, §5.5).
+        """
+        body = (f'<Search xmlns="{TWF}"><type>{escape(kind)}</type><pattern>{escape(pattern)}</pattern><field>0</field>'
+                f"<firstRow>{first_row}</firstRow><maxRows>{max_rows}</maxRows><options/></Search>")
+
+        def build(token: str) -> bytes:
+            company_xml = f"<CompanyCode>{escape(company)}</CompanyCode>" if company else ""
+            return (
+                f'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="{SOAP11}"><soap:Header>'
+                f'<Header xmlns="{TWF}"><AccessToken>{escape(token)}</AccessToken>{company_xml}</Header></soap:Header>'
+                f"<soap:Body>{body}</soap:Body></soap:Envelope>"
+            ).encode()
+
+        response = self._post(FINDER, "Search", build, action=f"{TWF}Search")
+        _check_no_dtd(response.content)
+        try:
+            root = ET.fromstring(response.content)
+        except ET.ParseError as exc:
+            raise MappingError(f"Twinfield: unreadable finder answer ({exc})") from None
+        errors = [(el.findtext(f"{{{TWF}}}Text") or el.findtext(f"{{{TWF}}}Code") or "").strip()
+                  for el in root.iter(f"{{{TWF}}}MessageOfErrorCodes")
+                  if (el.findtext(f"{{{TWF}}}Type") or "").strip().lower() == "error"]
+        if errors:
+            raise ApiError(f"Twinfield: finder {kind} refused: " + " // ".join(e for e in errors if e))
+        total_text = (root.findtext(f".//{{{TWF}}}TotalRows") or "0").strip()
+        rows = [[(s.text or "").strip() for s in item.iter(f"{{{TWF}}}string")]
+                for item in root.iterfind(f".//{{{TWF}}}Items/{{{TWF}}}ArrayOfString")]
+        return (int(total_text) if total_text.isdigit() else len(rows)), rows
 
     def deleted_transactions(self, office: str, since: datetime, until: datetime) -> list[tuple[str, str]]:
         """§4.5: (daybook, transaction number) of transactions deleted in [since, until]."""

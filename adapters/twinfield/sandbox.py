@@ -12,7 +12,8 @@ Faithful to docs/reference/twinfield.md (section numbers in comments):
   (§1.4): on 127.0.0.1 the cluster is ``localhost`` on the same port, on ``*.test`` hosts
   ``cluster.<host>``. ``/webservices/processxml.asmx`` answers ``ProcessXmlString`` and
   ``ProcessXmlDocument`` in SOAP 1.1 and 1.2 (§2); ``/webservices/DeletedTransactionsService.svc``
-  answers ``Query`` (§4.5).
+  answers ``Query`` (§4.5); ``/webservices/finder.asmx`` answers ``Search`` for offices (``OFF``,
+  :mod:`adapters.twinfield.sandbox_finder`, §5.4).
 * SOAP faults (§6.3): 354 "Access denied. Token invalid." (401), 101 company missing, 108 wrong
   cluster, 102 no access to the office; HTML or empty bodies on an injected 500.
 * Fair Use Policy (§6.1): see :mod:`adapters.twinfield.sandbox_limits`.
@@ -38,6 +39,7 @@ from xml.sax.saxutils import escape
 
 from adapters.twinfield.sandbox_commands import Commands
 from adapters.twinfield.sandbox_data import Line, OfficeBook, OfficeSpec, generate_office
+from adapters.twinfield.sandbox_finder import search
 from adapters.twinfield.sandbox_limits import FairUse, FairUseLimits, credits_for_action, credits_for_processxml
 from adapters.twinfield.sandbox_soap import TWF, SoapCall, SoapRequestError, content_type, envelope, fault, parse_call
 from connector.sandbox import (
@@ -61,6 +63,7 @@ from connector.sandbox import (
 AUTH = "/auth/authentication/connect"
 PROCESSXML = "/webservices/processxml.asmx"
 DELETED = "/webservices/DeletedTransactionsService.svc"
+FINDER = "/webservices/finder.asmx"
 #: §1.2: twf.organisationUser is mandatory to log in; offline_access gives a refresh token.
 REQUIRED_SCOPE = "twf.organisationUser"
 #: §1.3: 1-hour access tokens; refresh tokens valid 25 years, rotation UNVERIFIED (not rotated here).
@@ -154,6 +157,7 @@ class TwinfieldSandbox(SandboxApp):
         self.route("GET", f"{AUTH}/userinfo", "userinfo")(self._userinfo)
         self.route("POST", PROCESSXML, "processxml")(self._processxml)
         self.route("POST", DELETED, "deletedtransactions")(self._deleted)
+        self.route("POST", FINDER, "finder")(self._finder)
 
     # ------------------------------------------------------------------ test and demo helpers
     def register_client(self, client_id: str, secret: str, redirect_uri: str) -> None:
@@ -342,7 +346,7 @@ class TwinfieldSandbox(SandboxApp):
     def dispatch(self, request: Request) -> Response:
         # Concurrency (§6.1) is counted before the state lock, where requests really wait.
         session = None
-        if request.path in (PROCESSXML, DELETED):
+        if request.path in (PROCESSXML, DELETED, FINDER):
             match = re.search(rb"AccessToken>([^<]+)<", request.body)
             session = self._sessions.get(match.group(1).decode()) if match else None
         if session is None:
@@ -472,6 +476,29 @@ class TwinfieldSandbox(SandboxApp):
             f"<b:DeletedTransactions>{items}</b:DeletedTransactions></Result></QueryResponse>"
         )
         return Response(status=200, body=envelope(call.version, body), headers={"Content-Type": content_type(call.version), **headers})
+
+
+    def _finder(self, request: Request) -> Response:
+        """§5.4: finder ``Search``, a 1-credit query (its SOAP action starts with ``Search``, §6.1)."""
+        if not self._is_cluster(request):
+            return self.not_found(request)
+        try:
+            call = parse_call(request.body, request.header("content-type") or "")
+            if call.operation != "Search":
+                raise SoapRequestError(f"Unknown operation {call.operation}")
+        except SoapRequestError as exc:
+            return self._fault(None, request, 500, str(exc), 187)
+        # Whether the finder needs a CompanyCode for type OFF is UNVERIFIED: the sandbox does not.
+        checked = self._authorised(request, call, needs_company=False)
+        if isinstance(checked, Response):
+            return checked
+        company = call.header.get("CompanyCode") or "-"
+        refused, headers = self._charge(request, checked, "finder", company,
+                                        credits_for_action(request.header("soapaction") or "Search"))
+        if refused is not None:
+            return refused
+        answer = search(self.books, call.body)
+        return Response(status=200, body=envelope(call.version, answer), headers={"Content-Type": content_type(call.version), **headers})
 
 
 def _break_row(row: str) -> str:
