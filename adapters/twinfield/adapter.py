@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from xml.sax.saxutils import escape
 
-from adapters.twinfield.client import TwinfieldClient, iter_elements
+from adapters.twinfield.client import TwinfieldClient, iter_elements, iter_xml
 from adapters.twinfield.mapping import (
     ITEM_FIELDS,
     OPEN_STATUSES,
@@ -167,25 +167,26 @@ class TwinfieldAdapter:
     def debtors(self, since: str | None) -> Iterator[Page[Debtor]]:
         known: dict[str, str] = {} if since is None else dict(self.state.get_state(["deb"]).get("deb") or {})
         command = f"<read><type>dimensions</type><office>{escape(self.office)}</office><dimtype>DEB</dimtype></read>"
-        source = self.client.process_document(command, self.office)
         seen: dict[str, str] = {}
         records: list[Debtor] = []
         quarantined: list[Quarantined] = []
-        for dim in iter_elements(source, "dimension"):
-            if dim.get("result") == "0":
-                raise ApiError(f"Twinfield: reading customers of {self.office} was refused: {dim.get('msg') or ''}")
-            code = clean(dim.findtext("code"))
-            modified = clean(dim.findtext("modified"))
-            seen[code] = modified
-            if known.get(code) == modified and modified:
-                continue
-            try:
-                records.append(debtor_from_dimension(dim, self.connection_id, self.base_currency))
-            except (MappingError, ValueError) as exc:
-                quarantined.append(_quarantine("debtors", code or None, {"xml": ET.tostring(dim, encoding="unicode")[:2000]}, exc))
-            if len(records) >= PAGE_SIZE:
-                yield Page(records=records, quarantined=quarantined, state={"deb": {**known, **seen}})
-                records, quarantined = [], []
+        with self.client.document(command, self.office) as chunks:
+            for dim in iter_elements(chunks, "dimension"):
+                if dim.get("result") == "0":
+                    raise ApiError(f"Twinfield: reading customers of {self.office} was refused: {dim.get('msg') or ''}")
+                code = clean(dim.findtext("code"))
+                modified = clean(dim.findtext("modified"))
+                seen[code] = modified
+                if known.get(code) == modified and modified:
+                    continue
+                try:
+                    records.append(debtor_from_dimension(dim, self.connection_id, self.base_currency))
+                except (MappingError, ValueError) as exc:
+                    raw = {"xml": ET.tostring(dim, encoding="unicode")[:2000]}
+                    quarantined.append(_quarantine("debtors", code or None, raw, exc))
+                if len(records) >= PAGE_SIZE:
+                    yield Page(records=records, quarantined=quarantined, state={"deb": {**known, **seen}})
+                    records, quarantined = [], []
         gone = sorted(set(known) - set(seen))
         yield Page(records=records, quarantined=quarantined, deleted=gone, state={"deb": seen},
                    bookmark=self.clock().isoformat(timespec="seconds"))
@@ -195,30 +196,39 @@ class TwinfieldAdapter:
         this = self.clock().year
         return list(range(this - self.book_years + 1, this + 1))
 
-    def _browse(self, *filters: tuple[str, str, str, str]) -> list[BrowseRow]:
-        """One browse-100 query; every column visible (§3.1), filters only on ask columns (§3.4)."""
+    def _browse(self, *filters: tuple[str, str, str, str]) -> Iterator[list[BrowseRow]]:
+        """One browse-100 query, in lists of at most :data:`PAGE_SIZE` rows parsed as the answer
+        arrives (the answer is never held whole); every column visible (§3.1), filters only on ask
+        columns (§3.4). A refusal (``result="0"``, a column with ``msgtype="error"``) comes before
+        any row and is raised before any is given."""
         wanted = {f[0] for f in filters}
         columns = [
             f"<column><field>{field}</field><visible>true</visible><ask>true</ask><operator>{op}</operator>"
             f"<from>{escape(lo)}</from><to>{escape(hi)}</to></column>" for field, op, lo, hi in filters
         ] + [f"<column><field>{f}</field><visible>true</visible></column>" for f in ITEM_FIELDS if f not in wanted]
         command = f'<columns code="100">{"".join(columns)}</columns>'
-        source = self.client.process_document(command, self.office)
         rows: list[BrowseRow] = []
         refused: list[str] = []
-        try:
-            for event, element in ET.iterparse(source, events=("start", "end")):
+
+        def check() -> None:
+            if refused:
+                raise ApiError(f"Twinfield: browse 100 refused in office {self.office}: " + " // ".join(m for m in refused if m))
+
+        with self.client.document(command, self.office) as chunks:
+            for event, element in iter_xml(chunks, release=("tr",)):
                 name = element.tag.rsplit("}", 1)[-1]
-                if (event == "start" and name in ("browse", "columns") and element.get("result") == "0") or (event == "end" and name == "column" and element.get("msgtype") == "error"):
+                if (event == "start" and name in ("browse", "columns") and element.get("result") == "0") or (
+                        event == "end" and name == "column" and element.get("msgtype") == "error"):
                     refused.append(element.get("msg") or "")
                 elif event == "end" and name == "tr":
+                    check()
                     rows.append(row_from_tr(element))
-                    element.clear()
-        except ET.ParseError as exc:
-            raise MappingError(f"Twinfield: unreadable browse answer ({exc})") from None
-        if refused:
-            raise ApiError(f"Twinfield: browse 100 refused in office {self.office}: " + " // ".join(m for m in refused if m))
-        return rows
+                    if len(rows) >= PAGE_SIZE:
+                        yield rows
+                        rows = []
+        check()
+        if rows:
+            yield rows
 
     def _year(self, year: int) -> tuple[str, str, str, str]:
         return ("fin.trs.head.yearperiod", "between", f"{year}/00", f"{year}/99")
@@ -261,7 +271,8 @@ class TwinfieldAdapter:
             low = (read_at - OVERLAP).strftime("%Y%m%d%H%M%S")
             high = (now + OVERLAP).strftime("%Y%m%d%H%M%S")
             for year in self._years():
-                yield page(self._browse(self._year(year), ("fin.trs.line.modified", "between", low, high)), keep=True)
+                for rows in self._browse(self._year(year), ("fin.trs.line.modified", "between", low, high)):
+                    yield page(rows, keep=True)
             deleted = self.client.deleted_transactions(self.office, read_at - OVERLAP, now + OVERLAP)
             prefixes = tuple(f"{code}/{number}/" for code, number in deleted)
             gone = sorted(i for i in open_now if prefixes and i.startswith(prefixes))
@@ -273,9 +284,9 @@ class TwinfieldAdapter:
             listed: set[str] = set()
             for year in self._years():
                 for status in OPEN_STATUSES:
-                    rows = self._browse(self._year(year), ("fin.trs.line.matchstatus", "equal", status, ""))
-                    listed.update(r.source_id for r in rows)
-                    yield page(rows)
+                    for rows in self._browse(self._year(year), ("fin.trs.line.matchstatus", "equal", status, "")):
+                        listed.update(r.source_id for r in rows)
+                        yield page(rows)
             # §3.5: what the open lists no longer return is settled. The changes read above carried
             # the matched ones as paid; what is left went away without trace: deleted.
             vanished = sorted(i for i in open_now if i not in listed)

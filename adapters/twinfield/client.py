@@ -7,12 +7,11 @@ nothing here imports zeep or requests.
 
 from __future__ import annotations
 
-import io
 import math
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta
-from typing import IO
 from xml.sax.saxutils import escape
 
 import httpx
@@ -165,7 +164,7 @@ class TwinfieldClient:
         return self._cluster[1]
 
     # ---- calls
-    def _post(self, path: str, operation: str, build: Callable[[str], bytes], *, action: str, stream: bool = False) -> httpx.Response:
+    def _post(self, path: str, operation: str, build: Callable[[str], bytes], *, action: str) -> httpx.Response:
         """Post with the current token; a refused token (401, fault 354) is refreshed once."""
         token = self.token()
         for attempt in (1, 2):
@@ -207,16 +206,26 @@ class TwinfieldClient:
             raise ApiError("Twinfield: " + " // ".join(problems))
         return root
 
-    def process_document(self, command: str, office: str | None) -> IO[bytes]:
-        """``ProcessXmlDocument``: the answer is literal XML in the SOAP body, so it can be
-        parsed as a stream (iterparse) without a second parse of one huge string (§2)."""
-        response = self._post(
-            PROCESSXML, "ProcessXmlDocument",
-            lambda token: _envelope("ProcessXmlDocument", command, token, office),
-            action=f"{TWF}ProcessXmlDocument",
-        )
-        _check_no_dtd(response.content)
-        return io.BytesIO(response.content)
+    @contextmanager
+    def document(self, command: str, office: str | None) -> Iterator[Iterator[bytes]]:
+        """``ProcessXmlDocument``: the answer is literal XML in the SOAP body, so it is parsed as it
+        arrives (:func:`iter_xml`), never held whole and never parsed twice (§2). The block gets
+        the body's bytes; a refused token (401, fault 354) is refreshed once before it starts."""
+        with ExitStack() as stack:
+            token = self.token()
+            for attempt in (1, 2):
+                try:
+                    chunks = stack.enter_context(self.api.stream(
+                        "POST", self.cluster(token) + PROCESSXML, content=_envelope("ProcessXmlDocument", command, token, office),
+                        auth=None, endpoint="ProcessXmlDocument",
+                        headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{TWF}ProcessXmlDocument"'},
+                    ))
+                    break
+                except ReauthRequired:
+                    if attempt == 2:
+                        raise
+                    token = self._auth().token_rejected(token)
+            yield chunks
 
     def finder(self, kind: str, *, company: str | None, pattern: str = "*", first_row: int = 1,
                max_rows: int = 100) -> tuple[int, list[list[str]]]:
@@ -282,12 +291,48 @@ class TwinfieldClient:
         return out
 
 
-def iter_elements(source: IO[bytes], tag: str) -> Iterator[ET.Element]:
-    """Each complete ``tag`` element of a streamed answer (any namespace), freed after use."""
-    try:
-        for _event, element in ET.iterparse(source, events=("end",)):
-            if local(element.tag) == tag:
-                yield element
+def iter_xml(chunks: Iterable[bytes], *, release: Collection[str]) -> Iterator[tuple[str, ET.Element]]:
+    """``(event, element)`` for every start and end of a streamed answer, parsed as the bytes arrive.
+
+    An element whose local name is in ``release`` is emptied and taken from its parent once its
+    end event has been handled, so memory stays flat however many rows the answer has. A start
+    event's element has its attributes but no children yet.
+    """
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
+    stack: list[ET.Element] = []
+    head = b""
+
+    def events() -> Iterator[tuple[str, ET.Element]]:
+        for item in parser.read_events():
+            if len(item) != 2 or not isinstance(item[1], ET.Element):
+                continue
+            event, element = item[0], item[1]
+            if event == "start":
+                stack.append(element)
+                yield event, element
+                continue
+            stack.pop()
+            yield event, element
+            if local(element.tag) in release:
                 element.clear()
+                if stack:
+                    stack[-1].remove(element)
+
+    try:
+        for chunk in chunks:
+            if len(head) < 4096:
+                head += chunk[:4096]
+                _check_no_dtd(head)
+            parser.feed(chunk)
+            yield from events()
+        parser.close()
+        yield from events()
     except ET.ParseError as exc:
         raise MappingError(f"Twinfield: unreadable answer ({exc})") from None
+
+
+def iter_elements(chunks: Iterable[bytes], tag: str) -> Iterator[ET.Element]:
+    """Each complete ``tag`` element of a streamed answer (any namespace), released after use."""
+    for event, element in iter_xml(chunks, release=(tag,)):
+        if event == "end" and local(element.tag) == tag:
+            yield element
