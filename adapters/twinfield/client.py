@@ -7,7 +7,9 @@ nothing here imports zeep or requests.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -53,6 +55,13 @@ DELETED_NS = "http://schemas.datacontract.org/2004/07/Twinfield.WebServices.Dele
 TOKEN_INVALID_CODE = "354"
 #: §6.1: the most a single request costs; pacing keeps this many credits in hand.
 MAX_CREDITS = 3
+
+
+#: Clusters known per (login host, SHA-256 of the access token): a process syncing many offices of
+#: one grant validates its token once (§1.4), not once per office. Tokens themselves are not kept.
+_CLUSTERS: dict[str, str] = {}
+_CLUSTERS_LOCK = threading.Lock()
+CLUSTER_CACHE_SIZE = 256
 
 
 def parse_rate_headers(headers: httpx.Headers, now: datetime) -> list[Window]:
@@ -147,9 +156,16 @@ class TwinfieldClient:
         return self._auth().current_token()
 
     def cluster(self, token: str) -> str:
-        """``twf.clusterUrl`` from access-token validation, asked once per access token."""
+        """``twf.clusterUrl`` from access-token validation, asked once per access token: every
+        office synced with the same token (one grant, one organisation) shares the answer."""
         if self._cluster is not None and self._cluster[0] == token:
             return self._cluster[1]
+        key = f"{self.login_host} {hashlib.sha256(token.encode()).hexdigest()}"
+        with _CLUSTERS_LOCK:
+            known = _CLUSTERS.get(key)
+        if known is not None:
+            self._cluster = (token, known)
+            return known
         response = self.api.get(f"{self.login_host}{AUTH_PATH}/accesstokenvalidation", params={"token": token},
                                 auth=None, endpoint="accesstokenvalidation")
         try:
@@ -161,6 +177,10 @@ class TwinfieldClient:
             raise ReauthRequired("Twinfield: the grant has no twf.organisation scope (no cluster URL); re-link")
         check_transport(url)  # the token goes there: https only (loopback and .test sandboxes excepted)
         self._cluster = (token, url.rstrip("/"))
+        with _CLUSTERS_LOCK:
+            _CLUSTERS[key] = self._cluster[1]
+            while len(_CLUSTERS) > CLUSTER_CACHE_SIZE:
+                _CLUSTERS.pop(next(iter(_CLUSTERS)))
         return self._cluster[1]
 
     # ---- calls

@@ -146,6 +146,8 @@ class TwinfieldSandbox(SandboxApp):
                                  guid=lambda office, code: self.gen.guid("twf", office, code))
         self.credits: Counter[tuple[str, str]] = Counter()
         self.office_calls: Counter[tuple[str, str]] = Counter()
+        #: browse rows (``<tr>``) served per office
+        self.rows_served: Counter[str] = Counter()
         self.rejections: Counter[str] = Counter()
         self._sessions: dict[str, _Session] = {}
         self._pending: dict[str, dict[str, str]] = {}
@@ -424,6 +426,8 @@ class TwinfieldSandbox(SandboxApp):
         if refused is not None:
             return refused
         chunks = list(self.commands.run(document, company or None))
+        if root == "columns":
+            self.rows_served[company] += sum(1 for chunk in chunks if chunk.startswith("<tr>"))
         first_row = next((i for i, chunk in enumerate(chunks) if chunk.startswith("<tr>")), None)
         if root == "columns" and first_row is not None and self.faults.take("processxml", ("malformed",)) is not None:
             chunks[first_row] = _break_row(chunks[first_row])
@@ -506,12 +510,14 @@ def _break_row(row: str) -> str:
     return re.sub(r'(field="fin\.trs\.head\.date"[^>]*>)[^<]*', r"\g<1>2026-13-45", row, count=1)
 
 
-def build_twinfield(seed: int = 42, size: str = "small", *, limits: FairUseLimits | None = None) -> TwinfieldSandbox:
+def build_twinfield(seed: int = 42, size: str = "small", *, limits: FairUseLimits | None = None,
+                    offices: int | None = None, years: tuple[int, ...] = (2025, 2026)) -> TwinfieldSandbox:
+    """``size``: small, medium, large, or a number of sales invoices per office (customers a tenth of it)."""
     if size.isdigit():
         count, customers, invoices = 2, max(10, int(size) // 10), int(size)
     else:
         count, customers, invoices = SIZES.get(size, SIZES["small"])
-    return TwinfieldSandbox(seed, default_offices(count, customers, invoices), limits=limits)
+    return TwinfieldSandbox(seed, default_offices(offices or count, customers, invoices, years), limits=limits)
 
 
 def serve_twinfield(
@@ -531,9 +537,20 @@ def serve_twinfield(
 def main(argv: list[str] | None = None) -> None:
     parser = sandbox_parser("twinfield-sandbox", "Twinfield", port=8768,
                             size_help="small, medium, large or a number of invoices per office")
+    parser.add_argument("--offices", type=int, default=None, help="number of offices (default: by size)")
+    parser.add_argument("--years", default="2025,2026", help="book years with data, oldest first")
+    parser.add_argument("--uncertified", action="store_true", help="the Fair Use limits of an uncertified client")
+    parser.add_argument("--admin", action="store_true", help="serve /_sandbox/stats and /_sandbox/change (benchmarks)")
     args = parser.parse_args(argv)
-    server = serve_twinfield(args.port, args.seed, args.size, args.client_id, args.client_secret, args.redirect_uri)
-    serve_until_interrupted(server, "Twinfield", args.client_id)
+    years = tuple(int(y) for y in args.years.split(","))
+    app = build_twinfield(args.seed, args.size, offices=args.offices, years=years,
+                          limits=FairUseLimits.uncertified() if args.uncertified else FairUseLimits.certified())
+    app.register_client(args.client_id, args.client_secret, args.redirect_uri)
+    if args.admin:
+        from adapters.twinfield.sandbox_admin import install
+
+        install(app)
+    serve_until_interrupted(serve(app, port=args.port), "Twinfield", args.client_id)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,13 @@
 """The contract every adapter meets against its sandbox: link, full sync, incremental sync,
-deletions, quarantine. Run over every package in ``HARNESSES``."""
+deletions, quarantine, write-back idempotence. Run over every package in ``HARNESSES``."""
 
 from __future__ import annotations
 
+from datetime import date
+
+import pytest
+
+from connector.model import ActionKind, ApplyOutcome, ItemKind, PlannedAction
 from tests.contract.harness import Harness
 
 
@@ -67,3 +72,21 @@ def test_a_malformed_record_is_quarantined_and_the_sync_goes_on(harness: Harness
     stored = harness.stored_truth(connection)
     missing = set(truth.open_items) - set(stored.open_items)
     assert len(missing) <= 1
+
+
+@pytest.mark.parametrize(("kind", "details"), [(ActionKind.BLOCK, {}), (ActionKind.REMINDER, {"effect": "note"})])
+def test_a_write_back_applied_twice_changes_the_package_once(harness: Harness, kind: ActionKind, details: dict[str, str]) -> None:
+    connection = harness.link()[0]
+    harness.sync(connection)
+    item = next(i for i in harness.store.open_items(connection.name) if i.kind == ItemKind.INVOICE)
+    action = PlannedAction(
+        idempotency_key=f"contract:{kind.value}:{item.source_id}", connection_id=connection.name,
+        debtor_source_id=item.debtor_source_id, item_source_ids=(item.source_id,), kind=kind,
+        step="herinnering" if kind == ActionKind.REMINDER else None, run_date=date(2026, 3, 10),
+        reason="contract: write-back idempotence", details=details,
+    )
+    with harness.adapter(connection) as adapter:
+        first = adapter.apply(action)
+        second = adapter.apply(action)
+    assert first.outcome == ApplyOutcome.DONE, first.reason
+    assert second.outcome == ApplyOutcome.ALREADY_TRUE, second.reason

@@ -54,6 +54,18 @@ def test_a_refused_office_finder_costs_the_country_not_the_link(
     assert {c.country for c in relinked} == {"NL"}, "no country known: the default"
 
 
+def test_one_token_validation_finds_the_cluster_for_every_office(
+    linked: tuple[TwinfieldHarness, cfg.ConnectionConfig],
+) -> None:
+    harness, _ = linked
+    for connection in harness.connections:
+        assert harness.sync(connection).error is None
+    assert harness.sandbox.calls["accesstokenvalidation"] == 1, "link and both offices' syncs share one access token"
+    harness.sandbox.expire_tokens()
+    assert harness.sync(harness.connections[0]).error is None
+    assert harness.sandbox.calls["accesstokenvalidation"] == 2, "a new token is validated again"
+
+
 def test_items_in_a_collection_run_are_open_but_flagged(linked: tuple[TwinfieldHarness, cfg.ConnectionConfig]) -> None:
     harness, connection = linked
     office = connection.administration
