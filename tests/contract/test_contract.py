@@ -7,8 +7,16 @@ from datetime import date
 
 import pytest
 
-from connector.model import ActionKind, ApplyOutcome, ItemKind, PlannedAction
+from connector.errors import UnsupportedAction
+from connector.model import ActionKind, ApplyOutcome, ApplyResult, ItemKind, PlannedAction
+from connector.ports import Adapter, Capability
 from tests.contract.harness import Harness
+
+
+def needs_open_items(harness: Harness) -> None:
+    reason = harness.open_items_unavailable
+    if reason is not None:
+        pytest.skip(reason)
 
 
 def test_link_connects_every_granted_administration(harness: Harness) -> None:
@@ -26,7 +34,10 @@ def test_a_full_sync_stores_exactly_what_the_package_holds(harness: Harness) -> 
         stored, truth = harness.stored_truth(connection), harness.truth(connection)
         assert stored.debtor_ids == truth.debtor_ids
         assert stored.open_items == truth.open_items
-        assert len(truth.open_items) > 10
+        if harness.open_items_unavailable is None:
+            assert len(truth.open_items) > 10
+        else:
+            assert stored.open_items == {}
 
 
 def test_syncing_again_without_changes_changes_nothing(harness: Harness) -> None:
@@ -50,6 +61,7 @@ def test_an_incremental_sync_picks_up_payments_new_invoices_and_renames_cheaply(
 
 
 def test_a_deleted_item_leaves_the_open_items(harness: Harness) -> None:
+    needs_open_items(harness)
     connection = harness.link()[0]
     harness.sync(connection)
     deleted = harness.delete_an_item(connection)
@@ -74,19 +86,38 @@ def test_a_malformed_record_is_quarantined_and_the_sync_goes_on(harness: Harness
     assert len(missing) <= 1
 
 
-@pytest.mark.parametrize(("kind", "details"), [(ActionKind.BLOCK, {}), (ActionKind.REMINDER, {"effect": "note"})])
-def test_a_write_back_applied_twice_changes_the_package_once(harness: Harness, kind: ActionKind, details: dict[str, str]) -> None:
+def applied(adapter: Adapter, action: PlannedAction) -> ApplyResult:
+    """The adapter's answer; ``UnsupportedAction`` is read as ``unsupported``, as the write-back journal reads it."""
+    try:
+        return adapter.apply(action)
+    except UnsupportedAction as exc:
+        return ApplyResult(outcome=ApplyOutcome.UNSUPPORTED, reason=str(exc))
+
+
+@pytest.mark.parametrize(("kind", "details", "capability"), [
+    (ActionKind.BLOCK, {}, Capability.BLOCK_DEBTOR),
+    (ActionKind.REMINDER, {"effect": "note"}, Capability.ADD_NOTE),
+])
+def test_a_write_back_applied_twice_changes_the_package_once(
+    harness: Harness, kind: ActionKind, details: dict[str, str], capability: Capability,
+) -> None:
     connection = harness.link()[0]
     harness.sync(connection)
-    item = next(i for i in harness.store.open_items(connection.name) if i.kind == ItemKind.INVOICE)
+    invoice = next((i for i in harness.store.open_items(connection.name) if i.kind == ItemKind.INVOICE), None)
+    debtor = invoice.debtor_source_id if invoice else harness.store.debtors(connection.name)[0].source_id
     action = PlannedAction(
-        idempotency_key=f"contract:{kind.value}:{item.source_id}", connection_id=connection.name,
-        debtor_source_id=item.debtor_source_id, item_source_ids=(item.source_id,), kind=kind,
+        idempotency_key=f"contract:{kind.value}:{debtor}", connection_id=connection.name, debtor_source_id=debtor,
+        item_source_ids=(invoice.source_id,) if invoice else (), kind=kind,
         step="herinnering" if kind == ActionKind.REMINDER else None, run_date=date(2026, 3, 10),
         reason="contract: write-back idempotence", details=details,
     )
     with harness.adapter(connection) as adapter:
-        first = adapter.apply(action)
-        second = adapter.apply(action)
-    assert first.outcome == ApplyOutcome.DONE, first.reason
-    assert second.outcome == ApplyOutcome.ALREADY_TRUE, second.reason
+        first, second = applied(adapter, action), applied(adapter, action)
+        able = capability in adapter.capabilities
+    if able:
+        assert first.outcome == ApplyOutcome.DONE, first.reason
+        assert second.outcome == ApplyOutcome.ALREADY_TRUE, second.reason
+    else:
+        # An action the package cannot take is refused with a reason, every time, and writes nothing.
+        assert (first.outcome, second.outcome) == (ApplyOutcome.UNSUPPORTED, ApplyOutcome.UNSUPPORTED)
+        assert first.reason
