@@ -32,6 +32,9 @@ from xml.sax.saxutils import escape
 
 from adapters.twinfield.client import TwinfieldClient, iter_elements, iter_xml
 from adapters.twinfield.mapping import (
+    BLOCK_FIELDS,
+    BLOCK_TEXT,
+    DEFAULT_BLOCK_FIELD,
     ITEM_FIELDS,
     OPEN_STATUSES,
     BrowseRow,
@@ -67,10 +70,6 @@ FINDER_PAGE = 100
 #: Re-read after this overlap: Twinfield's ``modified`` zone is not documented (UNVERIFIED); a
 #: bound in UTC minus an overlap can only re-read lines, never miss one.
 OVERLAP = timedelta(minutes=10)
-#: §5.2: the free-text fields a block can be recorded in (``blocked`` is a T&E project flag).
-BLOCK_FIELDS = ("freetext2", "freetext3", "comment")
-DEFAULT_BLOCK_FIELD = "freetext3"
-BLOCK_TEXT = "arconnect: kredietblokkade"
 #: §5.2 lengths (freetext2 string(40); freetext3 and comment: none documented, taken as 40 and 500: UNVERIFIED).
 COMMENT_LIMIT = 500
 STEP_PREFIX = "[arconnect stap]"
@@ -180,7 +179,7 @@ class TwinfieldAdapter:
                 if known.get(code) == modified and modified:
                     continue
                 try:
-                    records.append(debtor_from_dimension(dim, self.connection_id, self.base_currency))
+                    records.append(debtor_from_dimension(dim, self.connection_id, self.base_currency, self.block_field))
                 except (MappingError, ValueError) as exc:
                     raw = {"xml": ET.tostring(dim, encoding="unicode")[:2000]}
                     quarantined.append(_quarantine("debtors", code or None, raw, exc))

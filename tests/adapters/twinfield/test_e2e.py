@@ -140,6 +140,10 @@ def test_link_sync_report_plan_apply_and_a_second_apply_changes_nothing(world: W
     # The next sync reads back what apply wrote (the customers changed); applying again changes nothing.
     out = invoke("sync")
     assert "error" not in out.lower(), out
+    for name in world.connections.values():
+        # arconnect's blocks read back as blocks (the text in the block field): nothing to block again.
+        plan = json.loads(invoke("plan", name, "--date", run, "--format", "json"))
+        assert [a["debtor_source_id"] for a in plan["actions"] if a["kind"] == "block"] == [], name
     out = invoke("apply", "--date", run, "--yes")
     assert failed_counts(out) == [0, 0], out
     assert writes(world.sandbox) - before == first_writes, out
