@@ -3,9 +3,9 @@
 Read path:
 
 * **Debtors**: one ``<read>`` of all DEB dimensions of the office (a 1-credit query, streamed and
-  parsed per ``<dimension>``); only dimensions whose ``modified`` differs from the stored one are
-  stored; codes that left the list were deleted. (Finder ``DIM`` with ``modifiedsince`` would
-  read fewer bytes but costs a call per 25 codes plus one read each, §5.1.)
+  parsed per ``<dimension>``); only dimensions that differ from the last read (a digest of each,
+  :func:`_version`) are stored; codes that left the list were deleted. (Finder ``DIM`` with
+  ``modifiedsince`` would read fewer bytes but costs a call per 25 codes plus one read each, §5.1.)
 * **Open items** through browse 100 (§3.6), one book year per query (WK advice, §3.2):
   - a full read asks ``matchstatus = available`` then ``proposed`` (provisional and final only,
     the definition's default status filter); what a full read no longer returns is settled (§3.5);
@@ -17,11 +17,12 @@ Read path:
 * **Payments** are the receipt lines that got matched, from the same browse (``Page.payments``).
 
 State (``Page.state``): ``open`` — the ids of the items stored as open after the last page, so a
-deleted transaction or a full reconcile knows which of them went away; ``deb`` — code → modified.
+deleted transaction or a full reconcile knows which of them went away; ``deb`` — code → version.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import xml.etree.ElementTree as ET
@@ -78,6 +79,16 @@ CALL_PREFIX = "[arconnect bellen]"
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _version(dim: ET.Element) -> str:
+    """What tells a changed customer from an unchanged one: a digest of the whole dimension as read.
+
+    ``modified`` has whole seconds, so a change in the second of the last read would go unseen;
+    every dimension is read in full anyway, so its content itself is the surest version.
+    """
+    dim.tail = None  # the text after it depends on where the stream's chunks end; it is no part of it
+    return hashlib.sha256(ET.tostring(dim)).hexdigest()[:20]
 
 
 def _quarantine(stream: str, source_id: str | None, raw: dict[str, Any], exc: Exception) -> Quarantined:
@@ -174,9 +185,9 @@ class TwinfieldAdapter:
                 if dim.get("result") == "0":
                     raise ApiError(f"Twinfield: reading customers of {self.office} was refused: {dim.get('msg') or ''}")
                 code = clean(dim.findtext("code"))
-                modified = clean(dim.findtext("modified"))
-                seen[code] = modified
-                if known.get(code) == modified and modified:
+                version = _version(dim)
+                seen[code] = version
+                if known.get(code) == version:
                     continue
                 try:
                     records.append(debtor_from_dimension(dim, self.connection_id, self.base_currency, self.block_field))

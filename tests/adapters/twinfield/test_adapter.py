@@ -66,6 +66,22 @@ def test_one_token_validation_finds_the_cluster_for_every_office(
     assert harness.sandbox.calls["accesstokenvalidation"] == 2, "a new token is validated again"
 
 
+def test_a_customer_changed_in_the_second_of_the_last_read_is_still_picked_up(
+    linked: tuple[TwinfieldHarness, cfg.ConnectionConfig],
+) -> None:
+    harness, connection = linked
+    assert harness.sync(connection).error is None
+    dim = harness.sandbox.dimension(connection.administration, "1002")
+    name = dim.find("name")
+    assert name is not None
+    name.text = "Zelfde seconde B.V."  # ``modified`` keeps its value: Twinfield's has whole seconds
+    again = harness.sync(connection)
+    assert again.error is None
+    assert {d.source_id: d.name for d in harness.store.debtors(connection.name)}["1002"] == "Zelfde seconde B.V."
+    unchanged = harness.sync(connection)
+    assert unchanged.stored < again.stored, "unchanged customers are not stored again"
+
+
 def test_items_in_a_collection_run_are_open_but_flagged(linked: tuple[TwinfieldHarness, cfg.ConnectionConfig]) -> None:
     harness, connection = linked
     office = connection.administration
