@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from adapters.twinfield.mapping import BLOCK_TEXT
 from adapters.twinfield.sandbox import TwinfieldSandbox, default_offices
 from connector import config as cfg
 from connector.actions.channels.local_smtp import LocalSmtpServer
@@ -133,9 +134,13 @@ def test_link_sync_report_plan_apply_and_a_second_apply_changes_nothing(world: W
     after_first = customers(world.sandbox)
     mails = len(world.smtp.received)
     assert mails > 0, out
-    # What the first apply wrote is in Twinfield: arconnect's steps in the comment, reminders off.
-    comments = [d.findtext("creditmanagement/comment") or "" for b in world.sandbox.books.values() for d in b.dimensions.values()]
-    assert any(c.startswith("[arconnect stap]") or "\n[arconnect stap]" in c for c in comments)
+    # What the first apply wrote is in Twinfield: arconnect's steps in the comment, Twinfield's own
+    # reminders off for the debtors arconnect dunns, blocks as text in the block field.
+    dims = [d for b in world.sandbox.books.values() for d in b.dimensions.values()]
+    assert any("[arconnect stap]" in (d.findtext("creditmanagement/comment") or "") for d in dims)
+    assert any(d.findtext("creditmanagement/sendreminder") == "false" for d in dims)
+    assert any(BLOCK_TEXT in (d.findtext("creditmanagement/freetext3") or "") for d in dims)
+    assert all(d.findtext("creditmanagement/blocked") == "false" for d in dims), "the T&E project flag is not a credit block"
 
     # The next sync reads back what apply wrote (the customers changed); applying again changes nothing.
     out = invoke("sync")
