@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -31,9 +31,12 @@ from connector.errors import (
     RateLimited,
     ReauthRequired,
     ServiceUnavailable,
+    TransientError,
 )
 from connector.ratelimit import DEFAULT_LIMITER, RateLimiter, Window
 from connector.retry import RetryPolicy
+
+T = TypeVar("T")
 
 log = logging.getLogger("arconnect.http")
 
@@ -209,6 +212,35 @@ class ApiClient:
         except httpx.TransportError as exc:
             where = redact_url(response.request.url)
             raise NetworkError(f"{self.package.name}: the answer from {where} broke off ({type(exc).__name__})") from None
+
+    def create(
+        self, method: str, url: str, *, find: Callable[[], T | None], endpoint: str | None = None, **kwargs: Any
+    ) -> httpx.Response | T:
+        """Send a request that makes something new each time it arrives (a note, a document).
+
+        It is never resent blindly: when an attempt ends without an answer that says it was refused
+        (a timeout, a dropped connection, a 5xx), the package may have carried it out anyway, so
+        ``find`` looks the record up by its marker first. What ``find`` returns (the record that is
+        already there) ends the call; only when it finds nothing is the request sent again. A 429
+        was refused before it was carried out and is simply waited for and retried.
+        """
+        label = endpoint or url.split("?")[0]
+        policy = self.retry
+        for attempt in range(1, policy.attempts + 1):
+            try:
+                return self._once(method, url, label, **kwargs)
+            except RateLimited as exc:
+                error: TransientError = exc
+            except TransientError as exc:
+                error = exc
+                found = self.retry.call(find, on_retry=self._count_retry)
+                if found is not None:
+                    return found
+            if attempt == policy.attempts or policy.gives_up(error):
+                raise error
+            self._count_retry()
+            policy.sleep(policy.delay_for(attempt, error))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _count_retry(self) -> None:
         self.stats.retries += 1
