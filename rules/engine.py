@@ -491,9 +491,10 @@ def _items_json(items: list[SnapItem], run_date: date, dates: dict[date, tuple[s
         due = dates.get(i.due_date)
         if due is None:
             due = dates[i.due_date] = (i.due_date.isoformat(), (run_date - i.due_date).days)
+        described = "" if not i.description else f', "description": {_js(i.description)}'
         parts.append(
             f'{{"source_id": {_js(i.source_id)}, "document_number": {number}, "invoice_date": "{invoiced[0]}", '
-            f'"due_date": "{due[0]}", "open": "{i.open}", "currency": {_js(i.currency)}, "days_overdue": {due[1]}}}'
+            f'"due_date": "{due[0]}", "open": "{i.open}", "currency": {_js(i.currency)}, "days_overdue": {due[1]}{described}}}'
         )
     return "[" + ", ".join(parts) + "]"
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import jinja2
 from babel.dates import format_date
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 from pydantic import BaseModel, ConfigDict, Field
 
 from connector.model import Money, PlannedAction
@@ -35,7 +35,7 @@ from connector.model import Money, PlannedAction
 SHIPPED = Path(__file__).parent / "templates"
 LANGUAGES = ("nl", "fr", "en", "de")
 #: Templates shipped for every language; a rules file may name others found next to it.
-SHIPPED_TEMPLATES = ("reminder", "formal_notice", "notice_of_default", "collection_handover", "call_task")
+SHIPPED_TEMPLATES = ("reminder", "first_reminder", "formal_notice", "notice_of_default", "collection_handover", "call_task")
 
 
 class CreditorFacts(BaseModel):
@@ -64,6 +64,8 @@ class LetterItem(BaseModel):
     due_date: date | None = None
     open: Money
     days_overdue: int | None = None
+    #: what the invoice is for, as the package describes it (Book XIX: the first reminder names it)
+    description: str | None = None
 
 
 class LetterContext(BaseModel):
@@ -76,9 +78,13 @@ class LetterContext(BaseModel):
     debtor_code: str | None = None
     step: str
     kind: str
+    #: email, letter or registered_letter: the Book XIX term starts differently (day after / 3rd working day)
+    channel: str | None = None
     letter_date: date
     pay_by: date | None = None
     assumed_receipt: date | None = None
+    #: the statutory consumer letter: the first day costs (and BE interest) may be charged
+    costs_from: date | None = None
     payment_reference: str | None = None
     items: list[LetterItem] = Field(default_factory=list)
     amount: Money
@@ -195,39 +201,117 @@ STATUTORY: dict[str, dict[str, str]] = {
         "nl_term": "Betaal het totaalbedrag van {total} binnen veertien dagen vanaf de dag nadat deze brief bij u is bezorgd. "
         "Wij gaan ervan uit dat deze brief uiterlijk op {receipt} bij u is bezorgd; betaal dan uiterlijk op {pay_by}.",
         "nl_costs": "Betaalt u niet binnen die termijn, dan bent u ook incassokosten verschuldigd van {costs}.",
-        "be_term": "Dit is een eerste, kosteloze herinnering. U heeft veertien dagen om te betalen, te rekenen vanaf de "
-        "derde werkdag na de verzending van deze brief (bij e-mail: vanaf de dag na de verzending). Betaal uiterlijk op {pay_by}.",
+        "be_term_letter": "Dit is een eerste, kosteloze herinnering. U heeft veertien dagen om te betalen, te rekenen vanaf de "
+        "derde werkdag na de verzending van deze brief. Betaal uiterlijk op {pay_by}.",
+        "be_term_email": "Dit is een eerste, kosteloze herinnering. U heeft veertien dagen om te betalen, te rekenen vanaf de "
+        "dag na de verzending van deze e-mail. Betaal uiterlijk op {pay_by}.",
         "be_costs": "Betaalt u niet binnen die termijn, dan rekenen wij een schadevergoeding aan van {costs}.",
-        "be_interest": "Na die termijn is ook interest verschuldigd tegen {rate} % per jaar.",
+        "be_interest": "Betaalt u niet binnen die termijn, dan is vanaf {start} ook interest verschuldigd tegen {rate} % per jaar "
+        "op het openstaande bedrag.",
+        "be_creditor": "Schuldeiser: {name}, ondernemingsnummer {number}.",
+        "be_debt": "Deze herinnering betreft: {items}.",
+        "be_item_described": "{description} (factuur {number} van {invoice_date}, vervallen op {due_date}, {amount})",
+        "be_item_invoice": "de goederen of diensten die wij u leverden volgens factuur {number} van {invoice_date} "
+        "(vervallen op {due_date}, {amount})",
+        "be_amount": "Het openstaande bedrag is {amount}.",
     },
     "fr": {
         "nl_term": "Veuillez payer le total de {total} dans les quatorze jours à compter du lendemain de la remise de cette "
         "lettre à votre adresse. Nous considérons qu'elle vous est remise au plus tard le {receipt} ; payez donc au plus tard le {pay_by}.",
         "nl_costs": "À défaut de paiement dans ce délai, des frais de recouvrement de {costs} seront dus en outre.",
-        "be_term": "Ceci est un premier rappel gratuit. Vous disposez de quatorze jours pour payer, à compter du troisième "
-        "jour ouvrable suivant l'envoi de cette lettre (par e-mail : du lendemain de l'envoi). Payez au plus tard le {pay_by}.",
+        "be_term_letter": "Ceci est un premier rappel gratuit. Vous disposez de quatorze jours pour payer, à compter du troisième "
+        "jour ouvrable suivant l'envoi de cette lettre. Payez au plus tard le {pay_by}.",
+        "be_term_email": "Ceci est un premier rappel gratuit. Vous disposez de quatorze jours pour payer, à compter du lendemain "
+        "de l'envoi de cet e-mail. Payez au plus tard le {pay_by}.",
         "be_costs": "À défaut de paiement dans ce délai, nous réclamerons une indemnité de {costs}.",
-        "be_interest": "Après ce délai, des intérêts au taux de {rate} % par an seront également dus.",
+        "be_interest": "À défaut de paiement dans ce délai, des intérêts au taux de {rate} % par an seront également dus "
+        "à partir du {start} sur le montant restant dû.",
+        "be_creditor": "Créancier : {name}, numéro d'entreprise {number}.",
+        "be_debt": "Ce rappel concerne : {items}.",
+        "be_item_described": "{description} (facture n° {number} du {invoice_date}, échue le {due_date}, {amount})",
+        "be_item_invoice": "les biens ou services que nous vous avons fournis selon la facture n° {number} du {invoice_date} "
+        "(échue le {due_date}, {amount})",
+        "be_amount": "Le montant restant dû est de {amount}.",
     },
     "en": {
         "nl_term": "Please pay the total of {total} within fourteen days from the day after this letter is delivered to you. "
         "We assume it is delivered to you on {receipt} at the latest; please pay no later than {pay_by}.",
         "nl_costs": "If you do not pay within that term, you will also owe collection costs of {costs}.",
-        "be_term": "This is a first reminder, free of charge. You have fourteen days to pay, counted from the third working "
-        "day after this letter was sent (by e-mail: from the day after it was sent). Please pay no later than {pay_by}.",
+        "be_term_letter": "This is a first reminder, free of charge. You have fourteen days to pay, counted from the third working "
+        "day after this letter was sent. Please pay no later than {pay_by}.",
+        "be_term_email": "This is a first reminder, free of charge. You have fourteen days to pay, counted from the day after "
+        "this e-mail was sent. Please pay no later than {pay_by}.",
         "be_costs": "If you do not pay within that term, we will claim damages of {costs}.",
-        "be_interest": "After that term, interest at {rate} % a year will also be owed.",
+        "be_interest": "If you do not pay within that term, interest at {rate} % a year will also be owed on the amount due "
+        "from {start}.",
+        "be_creditor": "Creditor: {name}, enterprise number {number}.",
+        "be_debt": "This reminder concerns: {items}.",
+        "be_item_described": "{description} (invoice {number} of {invoice_date}, due on {due_date}, {amount})",
+        "be_item_invoice": "the goods or services we supplied to you under invoice {number} of {invoice_date} "
+        "(due on {due_date}, {amount})",
+        "be_amount": "The amount due is {amount}.",
     },
     "de": {
         "nl_term": "Bitte zahlen Sie den Gesamtbetrag von {total} innerhalb von vierzehn Tagen ab dem Tag nach der Zustellung "
         "dieses Briefes. Wir gehen davon aus, dass er Ihnen spätestens am {receipt} zugestellt wird; zahlen Sie also spätestens am {pay_by}.",
         "nl_costs": "Zahlen Sie nicht innerhalb dieser Frist, schulden Sie zusätzlich Inkassokosten von {costs}.",
-        "be_term": "Dies ist eine erste, kostenlose Mahnung. Sie haben vierzehn Tage Zeit zu zahlen, ab dem dritten Werktag "
-        "nach dem Versand dieses Briefes (per E-Mail: ab dem Tag nach dem Versand). Zahlen Sie spätestens am {pay_by}.",
+        "be_term_letter": "Dies ist eine erste, kostenlose Mahnung. Sie haben vierzehn Tage Zeit zu zahlen, ab dem dritten Werktag "
+        "nach dem Versand dieses Briefes. Zahlen Sie spätestens am {pay_by}.",
+        "be_term_email": "Dies ist eine erste, kostenlose Mahnung. Sie haben vierzehn Tage Zeit zu zahlen, ab dem Tag nach dem "
+        "Versand dieser E-Mail. Zahlen Sie spätestens am {pay_by}.",
         "be_costs": "Zahlen Sie nicht innerhalb dieser Frist, fordern wir einen Schadenersatz von {costs}.",
-        "be_interest": "Nach Ablauf dieser Frist sind außerdem Zinsen von {rate} % pro Jahr geschuldet.",
+        "be_interest": "Zahlen Sie nicht innerhalb dieser Frist, sind ab dem {start} außerdem Zinsen von {rate} % pro Jahr "
+        "auf den offenen Betrag geschuldet.",
+        "be_creditor": "Gläubiger: {name}, Unternehmensnummer {number}.",
+        "be_debt": "Diese Mahnung betrifft: {items}.",
+        "be_item_described": "{description} (Rechnung {number} vom {invoice_date}, fällig am {due_date}, {amount})",
+        "be_item_invoice": "die Waren oder Dienstleistungen, die wir Ihnen mit Rechnung {number} vom {invoice_date} geliefert "
+        "haben (fällig am {due_date}, {amount})",
+        "be_amount": "Der offene Betrag beträgt {amount}.",
     },
 }
+
+
+def book_xix_lines(context: LetterContext, language: str) -> list[str]:
+    """What Book XIX WER wants in the free first reminder to a Belgian consumer
+    (docs/reference/legal-and-kpi.md §3.2), one sentence a line, in ``language``: the creditor's name and
+    enterprise number, what the debt is for (the invoice's description, else the invoice by number and
+    date), its due date and invoice, the amount owed, the term (14 days from the third working day
+    after a letter is sent, from the day after an e-mail), and the damages and interest that will be
+    claimed if it is not paid within the term. Empty when the letter is not that letter."""
+    if context.statutory != "BE" or context.pay_by is None:
+        return []
+    words = STATUTORY[language]
+    locale = babel_locale(language, context.creditor.country)
+    creditor = context.creditor
+    number = creditor.kbo_number or creditor.coc_number
+    if not number:
+        raise jinja2.UndefinedError("the creditor's enterprise (KBO) number, which Book XIX requires on the first reminder")
+    items = []
+    for item in context.items:
+        facts = {
+            "number": item.document_number,
+            "invoice_date": format_day(item.invoice_date, locale) if item.invoice_date else "?",
+            "due_date": format_day(item.due_date, locale) if item.due_date else "?",
+            "amount": format_money(item.open, locale),
+        }
+        if item.description:
+            items.append(words["be_item_described"].format(description=item.description, **facts))
+        else:
+            items.append(words["be_item_invoice"].format(**facts))
+    lines = [words["be_creditor"].format(name=creditor.name, number=number)]
+    if items:
+        lines.append(words["be_debt"].format(items="; ".join(items)))
+    lines.append(words["be_amount"].format(amount=format_money(context.amount, locale)))
+    term = words["be_term_email"] if context.channel == "email" else words["be_term_letter"]
+    lines.append(term.format(pay_by=format_day(context.pay_by, locale)))
+    if context.costs_announced is not None and not context.costs_announced.is_zero():
+        lines.append(words["be_costs"].format(costs=format_money(context.costs_announced, locale)))
+    if context.interest_rate_announced is not None:
+        start = context.costs_from or context.pay_by
+        rate = format_decimal(context.interest_rate_announced, locale=locale)
+        lines.append(words["be_interest"].format(rate=rate, start=format_day(start, locale)))
+    return lines
 
 
 # --------------------------------------------------------------------------- rendering
@@ -271,6 +355,7 @@ def _variables(context: LetterContext, language: str, *, html: bool) -> dict[str
         "day": day,
         "has_extras": bool(charged),
         "statutory": STATUTORY[language],
+        "book_xix": lambda: book_xix_lines(context, language),
         "layout": "_letter.html.j2" if html else "_letter.txt.j2",
         "language": language,
     }
@@ -387,6 +472,7 @@ def items_from_details(details: Mapping[str, str], currency: str) -> list[Letter
                 due_date=_date(row.get("due_date")),
                 open=Money.of(Decimal(str(row.get("open") or "0")), str(row.get("currency") or currency)),
                 days_overdue=int(days) if isinstance(days, int | str) and str(days).lstrip("-").isdigit() else None,
+                description=" ".join(str(row.get("description") or "").split()) or None,
             )
         )
     return items
@@ -409,9 +495,11 @@ def context_for(
         debtor_code=debtor_code,
         step=action.step or action.kind.value,
         kind=action.kind.value,
+        channel=action.channel,
         letter_date=action.run_date,
         pay_by=_date(details.get("pay_by")),
         assumed_receipt=_date(details.get("assumed_receipt")),
+        costs_from=_date(details.get("costs_from")),
         payment_reference=details.get("payment_reference") or None,
         items=items_from_details(details, amount.currency),
         amount=amount,

@@ -106,6 +106,8 @@ def build_snapshot(
         items = sa.select(
             i.source_id, i.debtor_source_id, i.document_number, i.kind, i.invoice_date, i.due_date, i.currency,
             i.open_amount, i.base_currency, i.open_base_amount, i.status, i.in_direct_debit, i.payment_reference,
+            # what the invoice is for (kept in the model's JSON; Book XIX letters name it)
+            i.data["description"].as_string().label("description"),
         ).where(i.connection_id == cid, i.deleted_at.is_(None))
         # Grouped by debtor (index ix_open_items_debtor): a debtor's items are then allocated
         # together, which the engine's pass over a million items notices (cache locality), and
@@ -135,6 +137,7 @@ def build_snapshot(
                     disputed=row.status == "disputed",
                     in_direct_debit=bool(row.in_direct_debit),
                     payment_reference=row.payment_reference,
+                    description=row.description or None,
                 )
             )
         payments = sa.select(p.debtor_source_id, p.item_source_ids, p.paid_on, p.amount).where(
