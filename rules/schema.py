@@ -218,7 +218,8 @@ class DebtorSettings(_Model):
     """How debtors are classified when the package does not say (see :mod:`rules.classify`)."""
 
     unknown_as: Literal["consumer", "business"] | None = Field(
-        default=None, description="treat debtors of unknown kind as this (default: the connection's setting, else consumer)"
+        default=None, description="treat debtors of unknown kind as this unless the connection says (config.yaml unknown_as); "
+        "default consumer"
     )
     kinds: dict[str, Literal["consumer", "business"]] = Field(
         default_factory=dict, description="debtor code -> kind, overriding every other signal"

@@ -87,7 +87,7 @@ def plan_command(
     output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
 ) -> None:
     """Show what would happen (a dry run): debtor, items, step, action, amount, costs, why."""
-    from connector.actions.planning import plan_connection
+    from connector.actions.planning import legal_notes, plan_connection
     from connector.runtime import open_store, today
 
     if output not in ("table", "json"):
@@ -113,14 +113,25 @@ def plan_command(
                         "connection": connection.name,
                         "run_date": day.isoformat(),
                         "warnings": result.warnings,
-                        "actions": [a.model_dump(mode="json") for a in result.actions],
+                        "debtors_unknown": {
+                            "count": result.unknown,
+                            "reasons": result.unknown_reasons,
+                            "treated_as": result.unknown_as,
+                            "set_by": result.unknown_setting,
+                        },
+                        "actions": [
+                            {**a.model_dump(mode="json"), "legal_notes": legal_notes(a, result.country)} for a in result.actions
+                        ],
                     }
                 )
                 continue
             for warning in result.warnings:
                 out.print(f"warning: {warning}", style="yellow", markup=False, highlight=False)
+            unknown = result.unknown_summary()
+            if unknown:
+                out.print(unknown, markup=False, highlight=False, soft_wrap=True)
             table = Table(
-                "debtor", "items", "step", "action", "amount", "costs", "why",
+                "debtor", "items", "step", "action", "amount", "costs", "why", "law and rates",
                 title=f"{connection.name}: plan for {day.isoformat()} ({len(result.actions)} action(s), "
                 f"{result.items} open item(s) of {result.debtors} debtor(s))",
             )
@@ -133,6 +144,7 @@ def plan_command(
                     _money(action.amount),
                     _money(action.costs),
                     action.reason,
+                    "; ".join(legal_notes(action, result.country)),
                 )
             out.print(table)
     finally:
