@@ -97,6 +97,9 @@ class LetterContext(BaseModel):
     statutory: str | None = None
     costs_announced: Money | None = None
     interest_rate_announced: Decimal | None = None
+    #: the label of the costs line: ``damages`` for a Belgian consumer (Book XIX speaks of damages,
+    #: as the free first reminder announced them), else ``costs``
+    costs_label: str = "costs"
 
     @property
     def netted(self) -> Money | None:
@@ -159,7 +162,7 @@ LABELS: dict[str, dict[str, str]] = {
     "nl": {
         "netted": "Verrekend (creditnota's en ontvangen betalingen)",
         "invoice": "Factuur", "invoice_date": "Factuurdatum", "due_date": "Vervaldatum", "open": "Openstaand",
-        "days": "Dagen te laat", "subtotal": "Openstaand bedrag", "costs": "Incassokosten", "interest": "Rente",
+        "days": "Dagen te laat", "subtotal": "Openstaand bedrag", "costs": "Incassokosten", "damages": "Schadevergoeding", "interest": "Rente",
         "total": "Totaal te betalen", "pay_to": "Betaal aan", "reference": "Betalingskenmerk",
         "pay_by": "Uiterlijk te betalen op", "coc": "KvK", "kbo": "Ondernemingsnummer", "vat": "Btw-nummer",
         "dear": "Geachte", "regards": "Met vriendelijke groet", "date": "Datum", "customer": "Klantnummer",
@@ -167,7 +170,7 @@ LABELS: dict[str, dict[str, str]] = {
     "fr": {
         "netted": "Déduit (notes de crédit et paiements reçus)",
         "invoice": "Facture", "invoice_date": "Date de facture", "due_date": "Échéance", "open": "Solde",
-        "days": "Jours de retard", "subtotal": "Solde dû", "costs": "Frais de recouvrement", "interest": "Intérêts",
+        "days": "Jours de retard", "subtotal": "Solde dû", "costs": "Frais de recouvrement", "damages": "Indemnité", "interest": "Intérêts",
         "total": "Total à payer", "pay_to": "À payer sur", "reference": "Référence de paiement",
         "pay_by": "À payer au plus tard le", "coc": "KvK", "kbo": "Numéro d'entreprise", "vat": "Numéro de TVA",
         "dear": "Madame, Monsieur", "regards": "Salutations distinguées", "date": "Date", "customer": "Numéro client",
@@ -175,7 +178,7 @@ LABELS: dict[str, dict[str, str]] = {
     "en": {
         "netted": "Netted (credit notes and payments received)",
         "invoice": "Invoice", "invoice_date": "Invoice date", "due_date": "Due date", "open": "Open",
-        "days": "Days overdue", "subtotal": "Amount open", "costs": "Collection costs", "interest": "Interest",
+        "days": "Days overdue", "subtotal": "Amount open", "costs": "Collection costs", "damages": "Damages", "interest": "Interest",
         "total": "Total to pay", "pay_to": "Pay to", "reference": "Payment reference",
         "pay_by": "Pay no later than", "coc": "Chamber of Commerce", "kbo": "Enterprise number", "vat": "VAT number",
         "dear": "Dear", "regards": "Kind regards", "date": "Date", "customer": "Customer number",
@@ -183,7 +186,7 @@ LABELS: dict[str, dict[str, str]] = {
     "de": {
         "netted": "Verrechnet (Gutschriften und erhaltene Zahlungen)",
         "invoice": "Rechnung", "invoice_date": "Rechnungsdatum", "due_date": "Fällig am", "open": "Offen",
-        "days": "Tage überfällig", "subtotal": "Offener Betrag", "costs": "Inkassokosten", "interest": "Zinsen",
+        "days": "Tage überfällig", "subtotal": "Offener Betrag", "costs": "Inkassokosten", "damages": "Schadenersatz", "interest": "Zinsen",
         "total": "Zu zahlender Gesamtbetrag", "pay_to": "Zahlung an", "reference": "Zahlungsreferenz",
         "pay_by": "Zahlbar bis spätestens", "coc": "Handelsregister (KvK)", "kbo": "Unternehmensnummer",
         "vat": "USt-IdNr.", "dear": "Sehr geehrte Damen und Herren", "regards": "Mit freundlichen Grüßen",
@@ -511,4 +514,5 @@ def context_for(
         statutory=details.get("consumer_letter") or None,
         costs_announced=Money.of(details["costs_announced"], amount.currency) if details.get("costs_announced") else None,
         interest_rate_announced=Decimal(details["interest_rate_announced"]) if details.get("interest_rate_announced") else None,
+        costs_label="damages" if details.get("law_country") == "BE" and details.get("debtor_kind") == "consumer" else "costs",
     )
