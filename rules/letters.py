@@ -18,6 +18,7 @@ Locales: the letter's language with the creditor's country where Babel has it (`
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
@@ -204,14 +205,17 @@ STATUTORY: dict[str, dict[str, str]] = {
         "nl_term": "Betaal het totaalbedrag van {total} binnen veertien dagen vanaf de dag nadat deze brief bij u is bezorgd. "
         "Wij gaan ervan uit dat deze brief uiterlijk op {receipt} bij u is bezorgd; betaal dan uiterlijk op {pay_by}.",
         "nl_costs": "Betaalt u niet binnen die termijn, dan bent u ook incassokosten verschuldigd van {costs}.",
-        "be_term_letter": "Dit is een eerste, kosteloze herinnering. U heeft veertien dagen om te betalen, te rekenen vanaf de "
+        "be_term_letter": "U heeft veertien dagen om te betalen, te rekenen vanaf de "
         "derde werkdag na de verzending van deze brief. Betaal uiterlijk op {pay_by}.",
-        "be_term_email": "Dit is een eerste, kosteloze herinnering. U heeft veertien dagen om te betalen, te rekenen vanaf de "
+        "be_term_email": "U heeft veertien dagen om te betalen, te rekenen vanaf de "
         "dag na de verzending van deze e-mail. Betaal uiterlijk op {pay_by}.",
         "be_costs": "Betaalt u niet binnen die termijn, dan rekenen wij een schadevergoeding aan van {costs}.",
         "be_interest": "Betaalt u niet binnen die termijn, dan is vanaf {start} ook interest verschuldigd tegen {rate} % per jaar "
         "op het openstaande bedrag.",
         "be_creditor": "Schuldeiser: {name}, ondernemingsnummer {number}.",
+        "be_creditor_coc": "Schuldeiser: {name}, KvK-nummer {number}.",
+        "be_first": "Dit is een eerste, kosteloze herinnering.",
+        "be_free": "Deze herinnering is kosteloos.",
         "be_debt": "Deze herinnering betreft: {items}.",
         "be_item_described": "{description} (factuur {number} van {invoice_date}, vervallen op {due_date}, {amount})",
         "be_item_invoice": "de goederen of diensten die wij u leverden volgens factuur {number} van {invoice_date} "
@@ -222,14 +226,17 @@ STATUTORY: dict[str, dict[str, str]] = {
         "nl_term": "Veuillez payer le total de {total} dans les quatorze jours à compter du lendemain de la remise de cette "
         "lettre à votre adresse. Nous considérons qu'elle vous est remise au plus tard le {receipt} ; payez donc au plus tard le {pay_by}.",
         "nl_costs": "À défaut de paiement dans ce délai, des frais de recouvrement de {costs} seront dus en outre.",
-        "be_term_letter": "Ceci est un premier rappel gratuit. Vous disposez de quatorze jours pour payer, à compter du troisième "
+        "be_term_letter": "Vous disposez de quatorze jours pour payer, à compter du troisième "
         "jour ouvrable suivant l'envoi de cette lettre. Payez au plus tard le {pay_by}.",
-        "be_term_email": "Ceci est un premier rappel gratuit. Vous disposez de quatorze jours pour payer, à compter du lendemain "
+        "be_term_email": "Vous disposez de quatorze jours pour payer, à compter du lendemain "
         "de l'envoi de cet e-mail. Payez au plus tard le {pay_by}.",
         "be_costs": "À défaut de paiement dans ce délai, nous réclamerons une indemnité de {costs}.",
         "be_interest": "À défaut de paiement dans ce délai, des intérêts au taux de {rate} % par an seront également dus "
         "à partir du {start} sur le montant restant dû.",
         "be_creditor": "Créancier : {name}, numéro d'entreprise {number}.",
+        "be_creditor_coc": "Créancier : {name}, numéro KvK {number}.",
+        "be_first": "Ceci est un premier rappel gratuit.",
+        "be_free": "Ce rappel est gratuit.",
         "be_debt": "Ce rappel concerne : {items}.",
         "be_item_described": "{description} (facture n° {number} du {invoice_date}, échue le {due_date}, {amount})",
         "be_item_invoice": "les biens ou services que nous vous avons fournis selon la facture n° {number} du {invoice_date} "
@@ -240,14 +247,17 @@ STATUTORY: dict[str, dict[str, str]] = {
         "nl_term": "Please pay the total of {total} within fourteen days from the day after this letter is delivered to you. "
         "We assume it is delivered to you on {receipt} at the latest; please pay no later than {pay_by}.",
         "nl_costs": "If you do not pay within that term, you will also owe collection costs of {costs}.",
-        "be_term_letter": "This is a first reminder, free of charge. You have fourteen days to pay, counted from the third working "
+        "be_term_letter": "You have fourteen days to pay, counted from the third working "
         "day after this letter was sent. Please pay no later than {pay_by}.",
-        "be_term_email": "This is a first reminder, free of charge. You have fourteen days to pay, counted from the day after "
+        "be_term_email": "You have fourteen days to pay, counted from the day after "
         "this e-mail was sent. Please pay no later than {pay_by}.",
         "be_costs": "If you do not pay within that term, we will claim damages of {costs}.",
         "be_interest": "If you do not pay within that term, interest at {rate} % a year will also be owed on the amount due "
         "from {start}.",
         "be_creditor": "Creditor: {name}, enterprise number {number}.",
+        "be_creditor_coc": "Creditor: {name}, Chamber of Commerce (KvK) number {number}.",
+        "be_first": "This is a first reminder, free of charge.",
+        "be_free": "This reminder is free of charge.",
         "be_debt": "This reminder concerns: {items}.",
         "be_item_described": "{description} (invoice {number} of {invoice_date}, due on {due_date}, {amount})",
         "be_item_invoice": "the goods or services we supplied to you under invoice {number} of {invoice_date} "
@@ -258,14 +268,17 @@ STATUTORY: dict[str, dict[str, str]] = {
         "nl_term": "Bitte zahlen Sie den Gesamtbetrag von {total} innerhalb von vierzehn Tagen ab dem Tag nach der Zustellung "
         "dieses Briefes. Wir gehen davon aus, dass er Ihnen spätestens am {receipt} zugestellt wird; zahlen Sie also spätestens am {pay_by}.",
         "nl_costs": "Zahlen Sie nicht innerhalb dieser Frist, schulden Sie zusätzlich Inkassokosten von {costs}.",
-        "be_term_letter": "Dies ist eine erste, kostenlose Mahnung. Sie haben vierzehn Tage Zeit zu zahlen, ab dem dritten Werktag "
+        "be_term_letter": "Sie haben vierzehn Tage Zeit zu zahlen, ab dem dritten Werktag "
         "nach dem Versand dieses Briefes. Zahlen Sie spätestens am {pay_by}.",
-        "be_term_email": "Dies ist eine erste, kostenlose Mahnung. Sie haben vierzehn Tage Zeit zu zahlen, ab dem Tag nach dem "
+        "be_term_email": "Sie haben vierzehn Tage Zeit zu zahlen, ab dem Tag nach dem "
         "Versand dieser E-Mail. Zahlen Sie spätestens am {pay_by}.",
         "be_costs": "Zahlen Sie nicht innerhalb dieser Frist, fordern wir einen Schadenersatz von {costs}.",
         "be_interest": "Zahlen Sie nicht innerhalb dieser Frist, sind ab dem {start} außerdem Zinsen von {rate} % pro Jahr "
         "auf den offenen Betrag geschuldet.",
         "be_creditor": "Gläubiger: {name}, Unternehmensnummer {number}.",
+        "be_creditor_coc": "Gläubiger: {name}, Handelsregisternummer (KvK) {number}.",
+        "be_first": "Dies ist eine erste, kostenlose Mahnung.",
+        "be_free": "Diese Mahnung ist kostenlos.",
         "be_debt": "Diese Mahnung betrifft: {items}.",
         "be_item_described": "{description} (Rechnung {number} vom {invoice_date}, fällig am {due_date}, {amount})",
         "be_item_invoice": "die Waren oder Dienstleistungen, die wir Ihnen mit Rechnung {number} vom {invoice_date} geliefert "
@@ -287,8 +300,11 @@ def book_xix_lines(context: LetterContext, language: str) -> list[str]:
     words = STATUTORY[language]
     locale = babel_locale(language, context.creditor.country)
     creditor = context.creditor
-    number = creditor.kbo_number or creditor.coc_number
-    if not number:
+    if creditor.kbo_number:
+        registered = words["be_creditor"].format(name=creditor.name, number=creditor.kbo_number)
+    elif creditor.coc_number:  # a Dutch creditor writing to a Belgian consumer (Rome I art. 6)
+        registered = words["be_creditor_coc"].format(name=creditor.name, number=creditor.coc_number)
+    else:
         raise jinja2.UndefinedError("the creditor's enterprise (KBO) number, which Book XIX requires on the first reminder")
     items = []
     for item in context.items:
@@ -302,12 +318,15 @@ def book_xix_lines(context: LetterContext, language: str) -> list[str]:
             items.append(words["be_item_described"].format(description=item.description, **facts))
         else:
             items.append(words["be_item_invoice"].format(**facts))
-    lines = [words["be_creditor"].format(name=creditor.name, number=number)]
+    lines = [registered]
     if items:
         lines.append(words["be_debt"].format(items="; ".join(items)))
     lines.append(words["be_amount"].format(amount=format_money(context.amount, locale)))
     term = words["be_term_email"] if context.channel == "email" else words["be_term_letter"]
-    lines.append(term.format(pay_by=format_day(context.pay_by, locale)))
+    # "first" only when it is the first reminder: a consumer of a Dutch creditor who lives in Belgium
+    # may get this letter after an earlier (free) reminder of the Dutch ladder
+    free = words["be_first"] if context.kind == "reminder" else words["be_free"]
+    lines.append(f"{free} {term.format(pay_by=format_day(context.pay_by, locale))}")
     if context.costs_announced is not None and not context.costs_announced.is_zero():
         lines.append(words["be_costs"].format(costs=format_money(context.costs_announced, locale)))
     if context.interest_rate_announced is not None:
@@ -454,6 +473,19 @@ def _lines(value: str | None) -> list[str]:
     return [line for line in (value or "").splitlines() if line.strip()]
 
 
+_NUMBER_WORDS = re.compile(r"\b(factuur|facture|invoice|rechnung|nr|no|n°|nummer|numéro)\b\.?", re.I)
+
+
+def described(description: object, document_number: str) -> str | None:
+    """The package's description of what an invoice is for, or None when it says nothing more than
+    the invoice's number ("Factuur 20000044" is no description of goods or services)."""
+    text = " ".join(str(description or "").split())
+    if not text:
+        return None
+    rest = _NUMBER_WORDS.sub(" ", text.replace(document_number, " ") if document_number else text)
+    return text if rest.strip(" .:#-/") else None
+
+
 def items_from_details(details: Mapping[str, str], currency: str) -> list[LetterItem]:
     """The ``items`` detail of a planned action (a JSON list, see the RULES interface)."""
     raw = details.get("items")
@@ -475,7 +507,7 @@ def items_from_details(details: Mapping[str, str], currency: str) -> list[Letter
                 due_date=_date(row.get("due_date")),
                 open=Money.of(Decimal(str(row.get("open") or "0")), str(row.get("currency") or currency)),
                 days_overdue=int(days) if isinstance(days, int | str) and str(days).lstrip("-").isdigit() else None,
-                description=" ".join(str(row.get("description") or "").split()) or None,
+                description=described(row.get("description"), str(row.get("document_number") or "")),
             )
         )
     return items

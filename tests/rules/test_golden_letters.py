@@ -147,6 +147,7 @@ class Case:
     run: date
     step: str
     template: str | None = None  # another template rendered from the same planned action
+    debtor_country: str | None = None
 
 
 def _nl() -> Rules:
@@ -173,6 +174,10 @@ CASES = [
          date(2026, 2, 11), "default-notice"),
     Case("nl-consumer-handover", _nl, NL_CREDITOR, C, "NL", _nl_consumer_items, NL_CONSUMER_HISTORY,
          date(2026, 2, 25), "hand-over"),
+    # a consumer in Belgium of a Dutch administration: Book XIX protects more (Rome I art. 6), so the
+    # 14-day letter says what Book XIX requires (and does not call itself the first reminder)
+    Case("nl-creditor-be-consumer-14-day-letter", _nl, NL_CREDITOR, C, "NL", _nl_consumer_items, NL_CONSUMER_HISTORY[:1],
+         date(2026, 1, 22), "fourteen-day-letter", debtor_country="BE"),
     # NL business: EUR 40 / the scale at once (art. 6:96(4) BW), commercial interest at the notice
     Case("nl-business-formal-notice", _nl, NL_CREDITOR, B, "NL", _business_items, (), date(2026, 1, 19), "formal-notice"),
     Case("nl-business-call", _nl, NL_CREDITOR, B, "NL", _business_items,
@@ -204,7 +209,7 @@ def _action(case: Case) -> PlannedAction:
     history = [journal_step(("I1", "I2"), step, on, profile=("consumers" if case.kind is C else "business"), kind=kind,
                             channel=channel) for step, on, kind, channel in case.history]
     found = plan(
-        snapshot([debtor("D1", case.kind, name="M. de Vries-Dubois", code="1001")], case.items(), history,
+        snapshot([debtor("D1", case.kind, name="M. de Vries-Dubois", code="1001", country=case.debtor_country)], case.items(), history,
                  country=case.country),
         case.rules(), case.run,
     )
