@@ -105,3 +105,35 @@ def test_a_letter_that_failed_and_goes_out_on_a_later_day_is_journaled_on_that_d
     dated = format_day(later, "nl_NL")
     assert len(world.smtp.received) == second.emails_sent > 0
     assert all(f"Datum: {dated}" in (m.message.get_body(("plain",)) or m.message).get_content() for m in world.smtp.received)
+
+
+def test_a_plan_confirmed_as_the_day_turns_goes_out_dated_the_new_day(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    sync_connections(world.connection)
+    planned, later = _days()
+    days = iter([planned, later])  # the plan is shown on one day, confirmed after midnight
+    monkeypatch.setattr("connector.runtime.today", lambda tz="Europe/Amsterdam": next(days, later))
+    monkeypatch.setattr("typer.confirm", lambda *args, **kwargs: True)
+
+    result = apply_connection(world.connection, None, yes=False)
+
+    assert result.confirmed and result.run_date == later
+    assert any(w.startswith(f"run date {planned.isoformat()} is before today ({later.isoformat()})") for w in result.warnings)
+    with open_store() as store:
+        letters = _letters(store, world.connection)
+    assert letters and {on for _, on, _ in letters} == {later}
+
+
+@pytest.mark.parametrize(
+    ("asked", "expected", "warned"),
+    [
+        (None, date(2026, 3, 5), False),  # no date: today
+        (date(2026, 3, 5), date(2026, 3, 5), False),
+        (date(2026, 3, 2), date(2026, 3, 5), True),  # an earlier day: re-dated to today
+        (date(2026, 3, 20), date(2026, 3, 20), False),  # a later day: a simulated later run, kept
+    ],
+)
+def test_apply_never_runs_for_a_day_before_today(asked: date | None, expected: date, warned: bool) -> None:
+    from connector.actions.applying import send_date
+
+    day, warning = send_date(asked, date(2026, 3, 5))
+    assert day == expected and (warning is not None) == warned
