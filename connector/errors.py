@@ -126,3 +126,8 @@ class Busy(ConcurrencyError):
     """
 
     exit_code = TransientError.exit_code
+
+
+class JournalUnchecked(ConcurrencyError):
+    """A connection's journal is new and could not be rebuilt from the package's records yet: applying
+    now could repeat steps taken before, so nothing is applied until it has (issue 11.2)."""
