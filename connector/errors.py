@@ -11,6 +11,7 @@
     ├── ReauthRequired              the grant is gone (revoked, expired, rotated away): re-link
     ├── TransientError              may succeed later; retried with bounded back-off
     │   ├── RateLimited             429; carries when to try again
+    │   ├── TokenStillValid         the API refused a token the token endpoint calls valid (spurious 401)
     │   ├── ServiceUnavailable      5xx
     │   └── NetworkError            timeouts, refused or dropped connections, unreachable host
     ├── PermanentError              will fail again the same way; never retried
@@ -73,6 +74,11 @@ class ReauthRequired(ArconnectError):
 
 class TransientError(ArconnectError):
     exit_code = 4
+
+
+class TokenStillValid(TransientError):
+    """The API refused an access token that the package's token endpoint will not refresh because it
+    is still valid (Exact: "Access Token not expired"): a spurious 401, not a lost grant."""
 
 
 class RateLimited(TransientError):
