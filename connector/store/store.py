@@ -45,7 +45,7 @@ from connector.model import (
     StepRecord,
 )
 from connector.store import tables as t
-from connector.store.rows import JournalEntry, PlanKind, QuarantineRow, RunKind, RunRow, SaveResult
+from connector.store.rows import DunningRun, JournalEntry, PlanKind, QuarantineRow, RunKind, RunRow, SaveResult
 
 MIGRATIONS: Final = Path(__file__).resolve().parent / "migrations"
 #: Rows per executemany batch and per fetch while streaming.
@@ -706,8 +706,11 @@ class Store:
 
         A new key is inserted as ``pending`` with one attempt and ``(entry, True)`` comes back.
         A known key returns ``(entry, False)`` with the entry as stored; when it is still pending
-        or failed, its attempts go up by one. Two processes racing on one key get one row: the
-        unique key decides, the loser reads the winner's row.
+        or failed, its attempts go up by one and it takes this try's run date and action: a letter
+        retried on a later day is re-dated and re-computed by the planner, and the journal then says
+        when it actually went out (issue 10 point 7(c): the consumer's term runs from that day, never
+        from an earlier try). Two processes racing on one key get one row: the unique key decides,
+        the loser reads the winner's row.
         """
         now = self._clock()
         a = t.actions.c
@@ -735,7 +738,9 @@ class Store:
                 conn.execute(
                     sa.update(t.actions)
                     .where(a.idempotency_key == action.idempotency_key, a.state.in_(RETRYABLE_STATES))
-                    .values(attempts=a.attempts + 1, updated_at=now)
+                    .values(
+                        attempts=a.attempts + 1, updated_at=now, run_date=action.run_date, action=row["action"]
+                    )
                 )
             entry = _entry(conn.execute(sa.select(t.actions).where(a.idempotency_key == action.idempotency_key)).one())
             if entry.connection_id != action.connection_id:
@@ -770,6 +775,37 @@ class Store:
             statement = statement.where(a.state.in_([ApplyOutcome(s).value for s in states]))
         with self._engine.connect() as conn:
             return [_entry(row) for row in conn.execute(statement)]
+
+    def dunning_runs(self, connection_id: str) -> list[DunningRun]:
+        """The journal grouped by run date (newest first): what each apply run recorded."""
+        a = t.actions.c
+        statement = (
+            sa.select(a.run_date, a.state, sa.func.count())
+            .where(a.connection_id == connection_id)
+            .group_by(a.run_date, a.state)
+        )
+        by_date: dict[date, dict[str, int]] = {}
+        with self._engine.connect() as conn:
+            for run_date, state, count in conn.execute(statement):
+                by_date.setdefault(run_date, {})[state] = int(count)
+        return [DunningRun(run_date=day, states=states) for day, states in sorted(by_date.items(), reverse=True)]
+
+    def undo_dunning_run(self, connection_id: str, run_date: date) -> int:
+        """Forget the journal of one run whose effects never left arconnect (``DunningRun.undoable``).
+
+        Returns the number of entries removed; raises ValueError when the run is not undoable.
+        """
+        a = t.actions.c
+        where = sa.and_(a.connection_id == connection_id, a.run_date == run_date)
+        with self._writer.begin() as conn:
+            states = {str(state): int(n) for state, n in conn.execute(
+                sa.select(a.state, sa.func.count()).where(where).group_by(a.state))}
+            run = DunningRun(run_date=run_date, states=states)
+            if not states:
+                raise ValueError(f"no run on {run_date.isoformat()}")
+            if not run.undoable:
+                raise ValueError(run.why_not_undoable())
+            return int(conn.execute(sa.delete(t.actions).where(where)).rowcount)
 
     # -- what arconnect keeps itself ---------------------------------------------------------
 
