@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -33,6 +33,8 @@ from connector.ratelimit import DEFAULT_LIMITER, RateLimiter, Window
 from connector.retry import RetryPolicy
 
 log = logging.getLogger("arconnect.http")
+
+T = TypeVar("T")
 
 USER_AGENT = "arconnect/0.1 (+credit management connector)"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -183,6 +185,27 @@ class ApiClient:
     def get(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", url, **kwargs)
 
+    def fetch(
+        self, method: str, url: str, parse: Callable[[httpx.Response], T], *, endpoint: str | None = None, **kwargs: Any
+    ) -> T:
+        """One logical request whose answer is read by ``parse`` inside the retry loop.
+
+        A 2xx that ``parse`` cannot read (it raises ``ValueError``, ``KeyError`` or ``TypeError``) is not
+        what the endpoint returns: an HTML maintenance page served with 200, a truncated body. That is a
+        transient fault (issue 16 point 2): retried with back-off within the budget, then raised as one
+        :class:`ServiceUnavailable` line. It never reaches the mapping, so no row is quarantined for it.
+        """
+        label = endpoint or url.split("?")[0]
+
+        def once() -> T:
+            response = self._once(method, url, label, **kwargs)
+            try:
+                return parse(response)
+            except (ValueError, KeyError, TypeError):
+                raise ServiceUnavailable(_not_what_it_returns(self.package.name, label, response)) from None
+
+        return self.retry.call(once, on_retry=self._count_retry)
+
     def _count_retry(self) -> None:
         self.stats.retries += 1
 
@@ -204,6 +227,8 @@ class ApiClient:
     def _check(self, response: httpx.Response, now: datetime) -> httpx.Response:
         status = response.status_code
         if status < 400:
+            if _json_expected_but_not_sent(response):
+                raise ServiceUnavailable(_not_what_it_returns(self.package.name, None, response))
             return response
         response.read()
         text = self.package.error_text(response)
@@ -225,8 +250,43 @@ class ApiClient:
         if status == 401:
             raise ReauthRequired(f"{self.package.name}: the access grant was refused (401): {text}")
         if status >= 500:
+            if "html" in response.headers.get("content-type", "").lower():
+                text = "an HTML page (maintenance?)"  # one clear line, not the page's markup
             raise ServiceUnavailable(f"{self.package.name}: server error {status}: {text}")
         raise ApiError(f"{self.package.name}: {status} {response.reason_phrase}: {text}", status=status)
+
+
+def _json_expected_but_not_sent(response: httpx.Response) -> bool:
+    """A 2xx with a body, to a request that accepts only JSON, whose content type or first character is not
+    JSON's. Exact answers maintenance with an HTML page, with status 200 as well as 503 (issue 16 point 2)."""
+    if response.status_code == 204:
+        return False
+    accept = response.request.headers.get("accept", "").lower() if _has_request_of(response) else ""
+    if "application/json" not in accept or "*/*" in accept:
+        return False
+    response.read()
+    body = response.content.lstrip()[:1]
+    if not body:
+        return False
+    content_type = response.headers.get("content-type", "").lower()
+    return "json" not in content_type or body not in (b"{", b"[", b'"')
+
+
+def _not_what_it_returns(package: str, label: str | None, response: httpx.Response) -> str:
+    content_type = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
+    where = label or (redact_url(response.request.url).split("?")[0] if _has_request_of(response) else "the API")
+    return (
+        f"{package}: {where} answered {response.status_code} with {content_type} that is not what it returns "
+        "(a maintenance page?); try again later"
+    )
+
+
+def _has_request_of(response: httpx.Response) -> bool:
+    try:
+        response.request  # noqa: B018 - raises RuntimeError when no request is attached
+    except RuntimeError:
+        return False
+    return True
 
 
 def _has_request(exc: httpx.TransportError) -> bool:

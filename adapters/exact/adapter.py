@@ -57,6 +57,7 @@ from adapters.exact.mapping import (
     LINE_PAYABLE,
     debtor_from_account,
     group_key,
+    int64,
     open_item_from_terms,
     payment_from_settled_term,
     validate_term,
@@ -64,6 +65,7 @@ from adapters.exact.mapping import (
 from connector.actions.writeback import action_summary
 from connector.errors import MappingError, UnsupportedAction
 from connector.http import ApiClient
+from connector.paging import require_cursor_advance
 from connector.model import (
     ActionKind,
     Administration,
@@ -124,12 +126,19 @@ class Bookmark:
         return json.dumps({"ts": self.ts, "del": self.deleted, "moved": self.moved})
 
 
-def _max_timestamp(rows: list[dict[str, Any]], current: int) -> int:
+def _max_timestamp(rows: list[dict[str, Any]], current: int, endpoint: str) -> int:
+    """The largest ``Timestamp`` of a page (§4), read as a number or a quoted Int64 (issue 16 point 1).
+
+    Rows arrived, so the cursor must move: a page whose Timestamps cannot be read (or do not pass the
+    cursor) would make every later sync read the feed again from here, silently. That stops the sync
+    with :class:`~connector.errors.PagingError` instead.
+    """
     best = current
     for row in rows:
-        value = row.get("Timestamp")
-        if isinstance(value, int) and value > best:
+        value = int64(row.get("Timestamp"))
+        if value is not None and value > best:
             best = value
+    require_cursor_advance("Exact Online", endpoint, current, best, len(rows))
     return best
 
 
@@ -239,11 +248,12 @@ class ExactAdapter:
         """
         cursor = since
         for rows, _ in self._feed("sync/Deleted", DELETED_FIELDS, since):
-            cursor = _max_timestamp(rows, cursor)
+            cursor = _max_timestamp(rows, cursor, "sync/Deleted")
             by_type: dict[int, list[str]] = {}
             for row in rows:
-                if row.get("EntityKey") and isinstance(row.get("EntityType"), int):
-                    by_type.setdefault(row["EntityType"], []).append(str(row["EntityKey"]))
+                entity_type = int64(row.get("EntityType"))
+                if row.get("EntityKey") and entity_type is not None:
+                    by_type.setdefault(entity_type, []).append(str(row["EntityKey"]))
             yield by_type, cursor
 
     def debtors(self, since: str | None) -> Iterator[Page[Debtor]]:
@@ -258,7 +268,7 @@ class ExactAdapter:
                     )
                 except (MappingError, ValueError, TypeError) as exc:
                     quarantined.append(_quarantine("debtors", row, exc))
-            mark.ts = _max_timestamp(rows, mark.ts)
+            mark.ts = _max_timestamp(rows, mark.ts, "sync/CRM/Accounts")
             yield Page[Debtor](records=records, quarantined=quarantined, bookmark=mark.dump())
 
     def open_items(self, since: str | None) -> Iterator[Page[OpenItem]]:
@@ -275,7 +285,7 @@ class ExactAdapter:
                     quarantined.append(_quarantine("open_items", row, exc))
                     continue
                 valid[str(term["ID"])] = term
-            mark.ts = _max_timestamp(rows, mark.ts)
+            mark.ts = _max_timestamp(rows, mark.ts, "sync/Cashflow/PaymentTerms")
             yield self._regroup(valid, removed=set(), quarantined=quarantined, bookmark=mark.dump())
         # One read of sync/Deleted serves both streams: account deletions go to the debtors.
         for by_type, cursor in self._deleted(mark.deleted):

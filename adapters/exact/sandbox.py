@@ -1086,13 +1086,14 @@ def _coerce(name: str, edm: str, value: Any) -> Any:
         if not isinstance(value, str):
             raise bad
         match = _DATE_RE.match(value)
-        if match:
-            return datetime.fromtimestamp(int(match.group(1)) / 1000, UTC)
+        if match:  # §2.6: Amsterdam wall-clock time written as if UTC
+            wall = datetime.fromtimestamp(int(match.group(1)) / 1000, UTC).replace(tzinfo=None)
+            return wall.replace(tzinfo=AMSTERDAM)
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError as exc:
             raise bad from exc
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=AMSTERDAM)
     if not isinstance(value, str):
         raise bad
     return value
