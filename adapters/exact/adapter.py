@@ -65,7 +65,6 @@ from adapters.exact.mapping import (
 from connector.actions.writeback import action_summary
 from connector.errors import MappingError, UnsupportedAction
 from connector.http import ApiClient
-from connector.paging import require_cursor_advance
 from connector.model import (
     ActionKind,
     Administration,
@@ -79,6 +78,7 @@ from connector.model import (
     Quarantined,
     to_decimal,
 )
+from connector.paging import require_cursor_advance
 from connector.ports import Capability, NoState, StateReader
 
 log = logging.getLogger("arconnect.exact")

@@ -7,7 +7,9 @@ Decisions where the reference leaves a choice (each also noted where it is imple
 
 * §1.4 early refresh (before 9.5 minutes): **401** ``{"error":"invalid_request","error_description":
   "Access Token not expired"}`` (the reason text is ossobv's quote of the docs; the error code is ours).
-* §1.3 the client secret is only taken from the form body; HTTP Basic is not accepted [UNVERIFIED].
+* §1.3 the client secret is taken from the form body (Exact's docs) or from HTTP Basic, which RFC 6749
+  §2.3.1 requires a token endpoint to accept and one public SDK sends (CPSDK); both at once is 400
+  ``invalid_request`` (RFC 6749 §5.2), a wrong Basic secret 401 ``invalid_client``.
   Only ``response_type=code`` is simulated (no implicit grant).
 * §1.4 a wrong client id or secret: 400 ``{"error":"invalid_request"}`` with no description (PQ#553).
   More than 200 token calls per client and user per UTC day: **429** ``{"error":"invalid_request",
@@ -43,7 +45,7 @@ Decisions where the reference leaves a choice (each also noted where it is imple
 * Not simulated: ``$orderby``, ``$expand``, ``$count`` paths, webhooks, scopes, SyncTimestamp.
 
 Fault endpoint names (for ``sandbox.faults``) are the route names: ``"oauth2/token"``, ``"current/Me"``,
-``"system/Divisions"``, ``"hrm/Divisions"``, ``"crm/Accounts"``, ``"crm/Accounts(key)"``, ``"sync/CRM/Accounts"``,
+``"system/Divisions"``, ``"system/AllDivisions"``, ``"hrm/Divisions"``, ``"crm/Accounts"``, ``"crm/Accounts(key)"``, ``"sync/CRM/Accounts"``,
 ``"sync/Cashflow/PaymentTerms"``, ``"sync/Deleted"``, ``"read/financial/ReceivablesList"``,
 ``"bulk/Cashflow/Receivables"``, ``"cashflow/Receivables"``, ``"activities/CommunicationNotes"``,
 ``"activities/Tasks"``, ``"documents/Documents"``, ``"documents/DocumentAttachments"``,
@@ -80,6 +82,7 @@ from adapters.exact.sandbox_odata import (
 )
 from adapters.exact.sandbox_schema import (
     ACCOUNTS,
+    ALL_DIVISIONS,
     ATTACHMENTS,
     BULK_RECEIVABLES,
     DELETED,
@@ -108,6 +111,7 @@ from connector.sandbox import (
     TokenError,
     TokenIssuer,
     TokenRules,
+    client_authentication,
     consent_page,
     redirect_with,
     sandbox_parser,
@@ -281,6 +285,7 @@ class ExactSandbox(SandboxApp):
         r("GET", "/api/v1/current/Me", self._me, "current/Me")
         r("GET", _DIV + "system/Divisions", self._divisions, "system/Divisions")
         r("GET", _DIV + "hrm/Divisions", self._hrm_divisions, "hrm/Divisions")
+        r("GET", _DIV + "system/AllDivisions", self._all_divisions, "system/AllDivisions")
         r("GET", _DIV + "crm/Accounts", self._accounts, "crm/Accounts")
         r("GET", _DIV + "crm/Accounts" + _KEY, self._account_get, "crm/Accounts(key)")
         r("PUT", _DIV + "crm/Accounts" + _KEY, self._account_put, "crm/Accounts(key)")
@@ -487,9 +492,13 @@ class ExactSandbox(SandboxApp):
         )
 
     def _token(self, request: Request) -> Response:
-        """§1.3/§1.4 POST /api/oauth2/token (form body, secret in the body)."""
+        """§1.3/§1.4 POST /api/oauth2/token: the secret in the form body (Exact's docs) or as HTTP Basic
+        (RFC 6749 §2.3.1 requires a token endpoint to accept it; issue 16 point 6), never both."""
         form = request.form()
-        client_id = form.get("client_id") or ""
+        try:
+            client_id, secret, method = client_authentication(request)
+        except TokenError as exc:
+            return _oauth_error(exc.status, exc.error, exc.description)
         grant_type = form.get("grant_type")
         if grant_type == "authorization_code":
             user = self.issuer.user_of_code(form.get("code") or "")
@@ -501,8 +510,14 @@ class ExactSandbox(SandboxApp):
         if self.token_calls[key] > self.token_daily_limit:
             return _oauth_error(429, "invalid_request", "Maximum number of token requests per day exceeded.")
         try:
-            self.issuer.check_client(client_id, form.get("client_secret") or "")
+            self.issuer.check_client(client_id, secret or "")
         except TokenError:
+            if method == "basic":
+                # RFC 6749 §5.2: a client that authenticated with the Authorization header gets 401
+                # invalid_client with a WWW-Authenticate challenge.
+                response = _oauth_error(401, "invalid_client")
+                response.headers["WWW-Authenticate"] = 'Basic realm="Exact Online"'
+                return response
             return _oauth_error(400, "invalid_request")  # PQ#553: no description
         try:
             if grant_type == "authorization_code":
@@ -752,34 +767,56 @@ class ExactSandbox(SandboxApp):
         return self._ok(request, {"results": [render(row, fields, uri, ME.type_name)]})
 
     def _divisions(self, request: Request, division: str, endpoint: str = "system/Divisions",
-                   entity: Entity = DIVISIONS) -> Response:
+                   entity: Entity = DIVISIONS, *, whole_licence: bool = False) -> Response:
+        """§1.5 the division lists, in ``Code`` order, 60 a page, ``$skiptoken=<last Code>`` (issue 15: the
+        token was ignored, so the first page came back forever with the same ``__next``).
+
+        ``system/Divisions`` and ``hrm/Divisions``: the divisions the user may reach (user card); the
+        sandbox is one licence, so the two lists hold the same rows. ``system/AllDivisions``: every
+        division of the licence, whatever the user card says. All three only list divisions ticked on
+        the consent screen (§1.5 "whatever the list says")."""
         ctx = self.ctx
         current = self._current_division(ctx.user, ctx.granted)
-        rows: list[Row] = []
-        for code in self._reachable(ctx.user, ctx.granted):
+        codes = sorted(c for c in self.divisions if c in ctx.granted) if whole_licence else sorted(
+            self._reachable(ctx.user, ctx.granted))
+        after = -1
+        token = request.arg("$skiptoken")
+        if token is not None:
+            match = re.fullmatch(r"(\d+)", token.strip())
+            if not match:
+                raise ODataError(400, f"Invalid $skiptoken '{token}'.")
+            after = int(match.group(1))
+        id_field = "HID" if entity is HRM_DIVISIONS else "Hid"  # §1.5: hrm/Divisions spells it HID
+
+        def row(code: int) -> Row:
             state = self.divisions[code]
             spec = state.spec
-            rows.append({
+            return {
                 "Code": code, "Description": spec.description, "Current": code == current,
-                "Hid": spec.hid if spec.hid is not None else code, "Status": 1, "IsMainDivision": code == current,
+                id_field: spec.hid if spec.hid is not None else code, "Status": 1, "IsMainDivision": code == current,
                 "IsDossierDivision": False, "Country": f"{spec.country:<3}", "Currency": spec.currency,
                 "DivisionMoveDate": state.move_date, "DivisionHRLinkUnlinkDate": state.hr_link_date,
                 "Customer": state.gen.guid("customer"), "CustomerCode": pad_code_str(code),
                 "CustomerName": spec.description, "VATNumber": None,
                 "Created": datetime(2015, 1, 1, tzinfo=UTC), "Modified": state.move_date or datetime(2015, 1, 1, tzinfo=UTC),
-            })
+            }
+
         fields = self._fields(request, entity, required=False)
         expr = self._filter(request, entity, entity.names)
         test = predicate(expr, entity.guid_fields)
         base = self._base(request, division) + endpoint
-        return self._page(request, endpoint, (r for r in rows if test(r)), size=PAGE_REGULAR,
-                          fields=fields, entity=entity, uri=lambda r: f"{base}({r['Code']})",
-                          token=lambda r: str(r["Code"]), count=lambda: sum(1 for r in rows if test(r)))
+        return self._page(request, endpoint, (r for r in map(row, codes) if r["Code"] > after and test(r)),
+                          size=PAGE_REGULAR, fields=fields, entity=entity, uri=lambda r: f"{base}({r['Code']})",
+                          token=lambda r: str(r["Code"]), count=lambda: sum(1 for r in map(row, codes) if test(r)))
 
     def _hrm_divisions(self, request: Request, division: str) -> Response:
         """§1.5 ``hrm/Divisions``: one licence (the sandbox has one) and the divisions the user may reach and
         ticked; the same rows as ``system/Divisions`` in the narrower ``HRM_DIVISIONS`` shape."""
         return self._divisions(request, division, "hrm/Divisions", HRM_DIVISIONS)
+
+    def _all_divisions(self, request: Request, division: str) -> Response:
+        """§1.5 ``system/AllDivisions``: "all divisions of one licence", in the ``system/Divisions`` shape."""
+        return self._divisions(request, division, "system/AllDivisions", ALL_DIVISIONS, whole_licence=True)
 
     def _accounts(self, request: Request, division: str) -> Response:
         state = self.division(division)

@@ -43,7 +43,6 @@ Fault endpoint names are the route names, e.g. ``"administrations"``, ``"contact
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
@@ -105,6 +104,7 @@ from connector.sandbox import (
     SandboxApp,
     SandboxClock,
     TokenError,
+    client_authentication,
     consent_page,
     redirect_with,
     sandbox_parser,
@@ -374,13 +374,10 @@ class MoneybirdSandbox(SandboxApp):
 
     def _token(self, request: Request) -> Response:
         form = request.form()
-        client_id, secret = form.get("client_id"), form.get("client_secret")
-        auth = request.header("authorization") or ""
-        if auth.lower().startswith("basic "):
-            try:
-                client_id, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
-            except ValueError:
-                return token_error(401, "invalid_client", INVALID_CLIENT)
+        try:  # RFC 6749 §2.3.1: form body or HTTP Basic, never both
+            client_id, secret, _ = client_authentication(request)
+        except TokenError as exc:
+            return token_error(400, exc.error, exc.description or INVALID_CLIENT)
         try:
             self.issuer.check_client(client_id, secret or "")
         except TokenError:
