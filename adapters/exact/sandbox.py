@@ -24,6 +24,11 @@ Decisions where the reference leaves a choice (each also noted where it is imple
   :meth:`ExactSandbox.refuse`: every REST call (of one division, or of all) then answers **403** with that
   ``Reason`` header and an OData error body until :meth:`ExactSandbox.allow` [UNVERIFIED message texts].
 * §2.8 error budget: see :mod:`adapters.exact.sandbox_limits` (403 while blocked).
+* §8 ``Retry-After`` on a 429 (issue 16 point 6): the reference marks it [UNVERIFIED] ("one project's code
+  reads it, with no evidence that Exact sends it") and documents the ``X-RateLimit-(Minutely-)Reset``
+  headers instead. The sandbox takes that reading: a 429 carries the reset headers of the spent window
+  (epoch ms) and **no** ``Retry-After``. arconnect's client waits for the reset either way and would also
+  honour a ``Retry-After`` if Exact ever sent one (:func:`connector.http._retry_after`).
 * §2.4 ``$select`` is required (``$top=1`` also passes, as the error text says) on bulk and sync
   endpoints and on ``cashflow/Receivables``: otherwise 400 ``Please add a $select or a $top=1 statement
   to the query string.``. An unknown field in ``$select`` or ``$filter`` is a 400; ``$select=*`` counts
@@ -387,6 +392,7 @@ class ExactSandbox(SandboxApp):
             )
         exhausted = self.limiter.try_call(ctx.client_id, ctx.division, now)
         if exhausted is not None:
+            # §8: the spent window's reset headers and no Retry-After (see the module docstring).
             return error_response(
                 429, "API rate limit exceeded.", self.limiter.headers(ctx.client_id, ctx.division, now, only=exhausted)
             )
