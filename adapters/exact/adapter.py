@@ -71,6 +71,7 @@ from connector.model import (
     ApplyOutcome,
     ApplyResult,
     Debtor,
+    ItemStatus,
     OpenItem,
     Page,
     Payment,
@@ -257,11 +258,29 @@ class ExactAdapter:
             yield by_type, cursor
 
     def debtors(self, since: str | None) -> Iterator[Page[Debtor]]:
+        """Accounts that can owe us (issue 16 point 3): customers, and any other account (supplier,
+        prospect, no status) while it has an open receivable. The others are parked in the adapter state
+        (``acct:<ID>``) and left out (or removed, when one stopped being a customer); the open-items stream
+        brings a parked account in as a debtor when a receivable of it arrives (see :meth:`_coverage`)."""
         mark = self._start("debtors", since)
         for rows, _ in self._feed("sync/CRM/Accounts", ACCOUNT_FIELDS, mark.ts):
             records: list[Debtor] = []
             quarantined: list[Quarantined] = []
+            deleted: list[str] = []
+            state: dict[str, Any] = {}
+            others = [str(row.get("ID")) for row in rows if not can_owe_us(row)]
+            customers = [str(row.get("ID")) for row in rows if can_owe_us(row)]
+            owing = self.state.get_state(f"owes:{ident}" for ident in others) if others else {}
+            parked = self.state.get_state(f"acct:{ident}" for ident in customers) if customers else {}
             for row in rows:
+                ident = str(row.get("ID"))
+                if not can_owe_us(row):
+                    state[f"acct:{ident}"] = _parked(row)
+                    if not owing.get(f"owes:{ident}"):
+                        deleted.append(ident)
+                        continue
+                elif f"acct:{ident}" in parked:
+                    state[f"acct:{ident}"] = None
                 try:
                     records.append(
                         debtor_from_account(row, connection_id=self.connection_id, base_currency=self.base_currency)
@@ -269,7 +288,8 @@ class ExactAdapter:
                 except (MappingError, ValueError, TypeError) as exc:
                     quarantined.append(_quarantine("debtors", row, exc))
             mark.ts = _max_timestamp(rows, mark.ts, "sync/CRM/Accounts")
-            yield Page[Debtor](records=records, quarantined=quarantined, bookmark=mark.dump())
+            yield Page[Debtor](records=records, quarantined=quarantined, deleted=deleted, state=state,
+                               bookmark=mark.dump())
 
     def open_items(self, since: str | None) -> Iterator[Page[OpenItem]]:
         mark = self._start("open_items", since)
@@ -292,7 +312,10 @@ class ExactAdapter:
             mark.deleted = cursor
             page = self._regroup({}, removed=set(by_type.get(DELETED_PAYMENT_TERM, [])), quarantined=[], bookmark=mark.dump())
             accounts = by_type.get(DELETED_ACCOUNT, [])
-            yield page.model_copy(update={"deleted_elsewhere": {"debtors": accounts}}) if accounts else page
+            if accounts:
+                gone = [*page.deleted_elsewhere.get("debtors", []), *accounts]
+                page = page.model_copy(update={"deleted_elsewhere": {"debtors": gone}})
+            yield page
 
     def _regroup(
         self,
@@ -346,6 +369,9 @@ class ExactAdapter:
             payment = payment_from_settled_term(term, connection_id=self.connection_id)
             if payment is not None:
                 payments.append(payment)
+        accounts_of = {group_key(t): str(t.get("Account")) for t in known_removed.values() if isinstance(t, dict)}
+        added, removed_debtors = self._coverage(records, [accounts_of[g] for g in deleted if g in accounts_of], deleted,
+                                                state)
         return Page[OpenItem](
             records=records,
             quarantined=quarantined,
@@ -353,7 +379,52 @@ class ExactAdapter:
             payments=payments,
             state=state,
             bookmark=bookmark,
+            records_elsewhere={"debtors": added} if added else {},
+            deleted_elsewhere={"debtors": removed_debtors} if removed_debtors else {},
         )
+
+    def _coverage(
+        self, records: list[OpenItem], gone_accounts: list[str], gone_groups: list[str], state: dict[str, Any]
+    ) -> tuple[list[Debtor], list[str]]:
+        """Keep ``owes:<account>`` (the account's open items) current; an account that is not a customer
+        becomes a debtor when it starts to owe us and stops being one when its last open item closes.
+
+        Returns (debtors to store, debtor ids to remove); writes the changed keys into ``state``."""
+        touched: dict[str, dict[str, bool]] = {}
+        for item in records:
+            touched.setdefault(item.debtor_source_id, {})[item.source_id] = item.status == ItemStatus.OPEN
+        for account, group in zip(gone_accounts, gone_groups, strict=False):
+            touched.setdefault(account, {})[group] = False
+        if not touched:
+            return [], []
+        current = self.state.get_state(f"owes:{account}" for account in touched)
+        flipped: dict[str, bool] = {}
+        for account, changes in touched.items():
+            before = set(current.get(f"owes:{account}") or [])
+            after = set(before)
+            for group, is_open in changes.items():
+                (after.add if is_open else after.discard)(group)
+            if after != before:
+                state[f"owes:{account}"] = sorted(after) or None
+            if bool(after) != bool(before):
+                flipped[account] = bool(after)
+        if not flipped:
+            return [], []
+        parked = self.state.get_state(f"acct:{account}" for account in flipped)
+        added: list[Debtor] = []
+        removed: list[str] = []
+        for account, owes in sorted(flipped.items()):
+            row = parked.get(f"acct:{account}")
+            if not isinstance(row, dict):
+                continue  # a customer: a debtor whatever it owes
+            if not owes:
+                removed.append(account)
+                continue
+            try:
+                added.append(debtor_from_account(row, connection_id=self.connection_id, base_currency=self.base_currency))
+            except (MappingError, ValueError, TypeError):
+                continue  # the accounts stream quarantined it already
+        return added, removed
 
     def payments(self, since: str | None) -> Iterator[Page[Payment]]:
         """Exact reports payments as terms that get matched; they arrive with the open-items
@@ -465,6 +536,19 @@ DUNNING_NOTES: dict[ActionKind, str] = {
 def _exact_date(day: date) -> str:
     """Dates are written as ISO datetimes without offset (§2.5 filters; writes accept the same)."""
     return f"{day.isoformat()}T00:00:00"
+
+
+def can_owe_us(row: Mapping[str, Any]) -> bool:
+    """§6: a customer is an account with ``Status`` C or allowed for sales (``IsSales``). Suppliers,
+    prospects and accounts without a status are not, unless they have an open receivable (issue 16
+    point 3: a third of real accounts are not customers, and aging and letters must never list them)."""
+    status = str(row.get("Status") or "").strip().upper()
+    return status == "C" or row.get("IsSales") is True
+
+
+def _parked(row: Mapping[str, Any]) -> dict[str, Any]:
+    """What the adapter keeps of an account that is not a customer, to make it a debtor later."""
+    return {k: v for k, v in row.items() if k not in ("__metadata", "Timestamp") and not isinstance(v, dict)}
 
 
 def _quarantine(stream: str, row: Mapping[str, Any], exc: Exception) -> Quarantined:

@@ -8,6 +8,7 @@ from decimal import Decimal
 import httpx
 
 from adapters.exact.sandbox import DivisionSpec, ExactSandbox
+from adapters.exact.sandbox_admin import common_model_truth
 from connector import config as cfg
 from connector.cli.demo import press_allow
 from connector.sandbox import transport
@@ -37,7 +38,7 @@ class ExactHarness(Harness):
 
     def truth(self, connection: cfg.ConnectionConfig) -> Truth:
         division = self._division(connection)
-        debtors = frozenset(str(a["ID"]) for a in self.sandbox.accounts(division))
+        debtors = frozenset(common_model_truth(self.sandbox, division)["debtors"])
         open_items: dict[str, Decimal] = {}
         for term in self.sandbox.open_terms(division):
             group = str(term.get("TransactionEntryID") or term["ID"])
