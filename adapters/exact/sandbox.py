@@ -85,6 +85,7 @@ from adapters.exact.sandbox_odata import (
     predicate,
     render,
 )
+from adapters.exact.sandbox_realism import EXPIRED_CHALLENGE, Realism, maintenance, realism_of, token_expires, vary_row
 from adapters.exact.sandbox_schema import (
     ACCOUNTS,
     ALL_DIVISIONS,
@@ -124,7 +125,7 @@ from connector.sandbox import (
     serve_until_interrupted,
 )
 
-__all__ = ["DivisionSpec", "ExactSandbox", "UserSpec", "main", "serve_exact"]
+__all__ = ["DivisionSpec", "ExactSandbox", "Realism", "UserSpec", "main", "serve_exact"]
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 SELECT_REQUIRED = "Please add a $select or a $top=1 statement to the query string."
@@ -183,6 +184,18 @@ class ExactTokenIssuer(TokenIssuer):
         grant = self._by_access.get(access_token)
         return None if grant is None else (grant.client_id, grant.user, grant.scope)
 
+    def expire(self, access_token: str | None) -> bool:
+        """Realism: the access token lapses now (as if 10 minutes had passed since it was issued, §1.4),
+        so a refresh is accepted at once. False when there is no such live token."""
+        if access_token is None or self.user_for(access_token) is None:
+            return False
+        with self._lock:
+            grant = self._by_access.get(access_token)
+            if grant is None:
+                return False
+            grant.access_issued -= self.rules.access_lifetime or 0
+        return True
+
     def user_of_code(self, code: str) -> str | None:
         entry = self._codes.get(code)
         return None if entry is None else entry.user
@@ -239,9 +252,13 @@ class ExactSandbox(SandboxApp):
         users: tuple[UserSpec, ...] = DEFAULT_USERS,
         today: date | None = None,
         token_daily_limit: int = 200,
+        realistic: bool | Realism = False,
     ) -> None:
         super().__init__(clock=clock)
         self.seed = seed
+        #: Issue 16 point 5: vary answers the way production does (see :mod:`adapters.exact.sandbox_realism`).
+        self.realism = realism_of(realistic)
+        self._gets = 0
         self.issuer = ExactTokenIssuer(EXACT_TOKEN_RULES, self.clock)
         self.limiter = RateLimiter(minutely_limit=minutely_limit, daily_limit=daily_limit)
         self.budget = ErrorBudget()
@@ -368,6 +385,13 @@ class ExactSandbox(SandboxApp):
         self._skip_budget = False
         if endpoint.startswith(("oauth2/", "_sandbox/")):
             return None  # OAuth has its own rules; _sandbox/ is the benchmark's control API, not Exact's
+        if self.realism is not None and request.method == "GET":
+            self._gets += 1
+            answer = maintenance(self.realism, self._gets)
+            if answer is not None:
+                return answer
+            if token_expires(self.realism, self._gets) and self.issuer.expire(request.bearer_token()):
+                return error_response(401, "The access token has expired.", {"WWW-Authenticate": EXPIRED_CHALLENGE})
         ctx = self._lookup(request)
         if ctx is None:
             # §2.8: 401 for a missing, invalid or expired token.
@@ -620,6 +644,9 @@ class ExactSandbox(SandboxApp):
                 break
             page.append(row)
         d: dict[str, Any] = {"results": [render(row, fields, uri(row), entity.type_name) for row in page]}
+        if self.realism is not None:
+            selected = request.arg("$select") is not None
+            d["results"] = [vary_row(self.realism, r, entity.type_name, n, selected) for n, r in enumerate(d["results"])]
         self.rows_served[endpoint] += len(page)
         self._malform(endpoint, d["results"])
         if (request.arg("$inlinecount") or "") == "allpages" and count is not None:
@@ -1161,7 +1188,7 @@ SIZES: dict[str, tuple[DivisionSpec, ...]] = {
 
 def build_exact(
     seed: int = 42, size: str = "small", clock: SandboxClock | None = None, *, minutely_limit: int = 60,
-    daily_limit: int = 5000,
+    daily_limit: int = 5000, realistic: bool | Realism = False,
 ) -> ExactSandbox:
     """A sandbox of a named size, or of ``size`` payment terms in one division (benchmarks).
 
@@ -1176,7 +1203,7 @@ def build_exact(
     else:
         raise ValueError(f"size must be one of {', '.join(SIZES)} or a number of payment terms")
     app = ExactSandbox(seed=seed, divisions=divisions, clock=clock, minutely_limit=minutely_limit,
-                       daily_limit=daily_limit)
+                       daily_limit=daily_limit, realistic=realistic)
     from adapters.exact.sandbox_admin import install
 
     install(app)
@@ -1193,9 +1220,10 @@ def serve_exact(
     *,
     minutely_limit: int = 60,
     daily_limit: int = 5000,
+    realistic: bool | Realism = False,
 ) -> RunningServer:
     """Serve an Exact sandbox on 127.0.0.1:``port`` (0 picks a free port) with one registered app."""
-    app = build_exact(seed, size, minutely_limit=minutely_limit, daily_limit=daily_limit)
+    app = build_exact(seed, size, minutely_limit=minutely_limit, daily_limit=daily_limit, realistic=realistic)
     app.register_client(client_id, client_secret, redirect_uri)
     return serve(app, port=port)
 

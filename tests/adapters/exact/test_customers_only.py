@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from tests.adapters.exact.conftest import DIVISION, TODAY, Rig, assert_store_equals_truth
+
+#: Issue 16 point 5: on the tidy and on the realistic sandbox.
+pytestmark = pytest.mark.parametrize("rig", [False, True], indirect=True, ids=["tidy", "realistic"])
 
 
 def suppliers(rig: Rig) -> list[str]:
