@@ -18,7 +18,7 @@ def realistic_api(clock: SandboxClock, realism: Realism) -> tuple[ExactSandbox, 
 
 
 def test_int64_values_come_quoted_and_not_and_amounts_in_their_shortest_form(clock: SandboxClock) -> None:
-    app, api = realistic_api(clock, Realism(maintenance_every=0, expire_every=0))
+    _, api = realistic_api(clock, Realism(maintenance_every=0, expire_every=0))
     with api:
         terms = api.get(f"/api/v1/{NL}/sync/Cashflow/PaymentTerms",
                         params={"$select": "ID,AmountDC,Timestamp", "$filter": "Timestamp gt 1L"}).json()["d"]["results"]
@@ -30,7 +30,7 @@ def test_int64_values_come_quoted_and_not_and_amounts_in_their_shortest_form(clo
 
 
 def test_account_rows_have_nulls_and_deferred_links_without_select(clock: SandboxClock) -> None:
-    app, api = realistic_api(clock, Realism(maintenance_every=0, expire_every=0))
+    _, api = realistic_api(clock, Realism(maintenance_every=0, expire_every=0))
     with api:
         accounts = api.get(f"/api/v1/{NL}/crm/Accounts").json()["d"]["results"]
     assert any(a["Email"] is None for a in accounts) and any(a["Email"] for a in accounts)
@@ -39,7 +39,7 @@ def test_account_rows_have_nulls_and_deferred_links_without_select(clock: Sandbo
 
 
 def test_maintenance_pages_come_with_200_and_503(clock: SandboxClock) -> None:
-    app, api = realistic_api(clock, Realism(maintenance_every=10, expire_every=0))
+    _, api = realistic_api(clock, Realism(maintenance_every=10, expire_every=0))
     with api:
         answers = [api.get("/api/v1/current/Me", params={"$select": "CurrentDivision"}) for _ in range(10)]
     html = [(a.status_code, a.headers["content-type"].split(";")[0]) for a in answers
