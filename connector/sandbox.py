@@ -609,6 +609,19 @@ class TokenIssuer:
                 return None
             return grant.user
 
+    def expire(self, access_token: str | None) -> bool:
+        """The access token lapses now, as if its lifetime (and any minimum age before a refresh) had passed,
+        so a refresh is accepted at once (the sandboxes' ``realistic`` switch). False when there is no such
+        live token."""
+        if access_token is None or self.user_for(access_token) is None:
+            return False
+        with self._lock:
+            grant = self._by_access.pop(access_token, None)
+            if grant is None:
+                return False
+            grant.access_issued -= max(self.rules.access_lifetime or 0, self.rules.min_refresh_age)
+        return True
+
     def revoke_all(self) -> None:
         with self._lock:
             self._by_access.clear()

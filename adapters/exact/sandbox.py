@@ -184,18 +184,6 @@ class ExactTokenIssuer(TokenIssuer):
         grant = self._by_access.get(access_token)
         return None if grant is None else (grant.client_id, grant.user, grant.scope)
 
-    def expire(self, access_token: str | None) -> bool:
-        """Realism: the access token lapses now (as if 10 minutes had passed since it was issued, §1.4),
-        so a refresh is accepted at once. False when there is no such live token."""
-        if access_token is None or self.user_for(access_token) is None:
-            return False
-        with self._lock:
-            grant = self._by_access.get(access_token)
-            if grant is None:
-                return False
-            grant.access_issued -= self.rules.access_lifetime or 0
-        return True
-
     def user_of_code(self, code: str) -> str | None:
         entry = self._codes.get(code)
         return None if entry is None else entry.user

@@ -59,9 +59,9 @@ class Realism:
     nulls: bool = True
     deferred: bool = True
     #: one GET in this many answers maintenance (200 HTML; another one 503 HTML); 0 never
-    maintenance_every: int = 40
+    maintenance_every: int = 20
     #: one GET in this many finds its access token expired (401); 0 never
-    expire_every: int = 40
+    expire_every: int = 20
 
 
 def realism_of(realistic: bool | Realism) -> Realism | None:
@@ -114,7 +114,7 @@ def maintenance(realism: Realism, call: int) -> Response | None:
 
 def token_expires(realism: Realism, call: int) -> bool:
     every = realism.expire_every
-    return bool(every) and call % every == 13 % every
+    return bool(every) and call % every == 7 % every
 
 
 EXPIRED_CHALLENGE = 'Bearer realm="Exact Online", error="invalid_token", error_description="access token expired"'

@@ -9,14 +9,16 @@ import pytest
 
 from connector.auth import open_secret_store
 from connector.store import Store
-from tests.contract.exact_harness import ExactHarness
+from tests.contract.exact_harness import ExactHarness, RealisticExactHarness
 from tests.contract.harness import Harness, HarnessFactory
-from tests.contract.moneybird_harness import MoneybirdHarness
+from tests.contract.moneybird_harness import MoneybirdHarness, RealisticMoneybirdHarness
 
 #: Packages plug in here: one line each.
 HARNESSES: dict[str, HarnessFactory] = {
     "exact": ExactHarness,
+    "exact-realistic": RealisticExactHarness,
     "moneybird": MoneybirdHarness,
+    "moneybird-realistic": RealisticMoneybirdHarness,
 }
 
 

@@ -17,9 +17,12 @@ from tests.contract.harness import Harness, Truth
 
 class ExactHarness(Harness):
     package = "exact"
+    #: Issue 16 point 5: the sandbox varies its answers like production (see RealisticExactHarness).
+    realistic = False
 
     def make_transport(self) -> httpx.BaseTransport:
         self.sandbox = ExactSandbox(
+            realistic=self.realistic,
             seed=7,
             divisions=(
                 DivisionSpec(code=101, description="Contract Groothandel B.V.", accounts=60, terms=1500, country="NL"),
@@ -74,3 +77,10 @@ class ExactHarness(Harness):
 
     def calls(self) -> int:
         return sum(self.sandbox.calls.values())
+
+
+class RealisticExactHarness(ExactHarness):
+    """The same contract on the ``realistic`` sandbox: quoted Int64s, shortest amounts, nulls, ``__deferred``
+    links, maintenance pages with 200 and 503, and an access token that lapses mid-sync."""
+
+    realistic = True

@@ -67,3 +67,19 @@ def test_a_malformed_record_is_quarantined_and_the_sync_goes_on(harness: Harness
     stored = harness.stored_truth(connection)
     missing = set(truth.open_items) - set(stored.open_items)
     assert len(missing) <= 1
+
+
+def test_the_realistic_sandbox_sent_maintenance_pages_and_a_lapsed_token_and_the_sync_survived(harness: Harness) -> None:
+    """Issue 16 point 5: with the switch on, the runs above met HTML pages (200 and 503) and a 401 for a lapsed
+    access token; they were retried or refreshed, and the store still equals the package."""
+    connection = harness.link()[0]
+    for _ in range(4):
+        result = harness.sync(connection)
+        assert result.error is None
+        assert result.quarantined == 0
+    assert harness.stored_truth(connection) == harness.truth(connection)
+    sandbox = getattr(harness, "sandbox", None)
+    assert sandbox is not None
+    if getattr(harness, "realistic", False):
+        assert sandbox.status_counts[503] >= 1
+        assert sandbox.status_counts[401] >= 1
