@@ -104,7 +104,7 @@ def run_demo(*, console: Console, keep: bool = False) -> None:
     # Exact's real limits (60 calls a minute, §8) would make the apply step wait a minute for every
     # 60 calls; the demo shows the flow, and tests/exact_sandbox shows the limits.
     server = serve_exact(free_port(), client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET, redirect_uri=redirect_uri,
-                         minutely_limit=10_000, daily_limit=100_000)
+                         minutely_limit=10_000, daily_limit=100_000, realistic=True)
     try:
         console.print(f"[bold]1.[/bold] Exact Online sandbox listening on {server.url}")
         console.print("[bold]2.[/bold] Linking through the OAuth2 redirect on 127.0.0.1 (the demo presses 'Allow' for you)")
