@@ -60,11 +60,14 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+#: A package is a folder ``adapters/<name>/``; ``connector.packages.package_spec`` says which exist.
+PackageName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+
 class CredentialConfig(_Model):
     """One OAuth grant: a client registered with a package, used by one user on one host."""
 
     name: Name
-    package: Literal["exact", "moneybird", "twinfield", "adsolut"]
+    package: PackageName
     #: The package's base URL, e.g. https://start.exactonline.nl or https://start.exactonline.be;
     #: a token is valid only on its own host.
     host: str
@@ -87,7 +90,7 @@ class ConnectionConfig(_Model):
 
     name: Name
     credential: str
-    package: Literal["exact", "moneybird", "twinfield", "adsolut"]
+    package: PackageName
     administration: str
     administration_name: str | None = None
     country: Literal["NL", "BE"] = "NL"
@@ -104,6 +107,10 @@ class ConnectionConfig(_Model):
     #: limit in contact custom fields of these names; the bookkeeper creates them in the package.
     block_field: str | None = None
     credit_limit_field: str | None = None
+    #: Packages whose open-items endpoint is not documented (Adsolut) read open items from this
+    #: path, ``{administration}`` standing for the administration's id; ``off`` reads none (the
+    #: plan says so). Unset: the adapter's own (assumed) path.
+    open_items_endpoint: str | None = None
 
 
 class Config(_Model):
@@ -150,3 +157,12 @@ def save_config(config: Config, path: Path | None = None) -> Path:
     tmp.write_text("# arconnect configuration. Secrets and tokens are never stored here.\n" + text, encoding="utf-8")
     tmp.replace(path)
     return path
+
+
+#: Which secret store holds client secrets and tokens: keyring (default), encrypted-file, database.
+SECRET_STORE_ENV = "ARCONNECT_SECRET_STORE"
+
+
+def secret_store_kind(kind: str | None = None) -> str:
+    """``kind``, else ``ARCONNECT_SECRET_STORE``, else ``keyring``; normalised, not yet checked."""
+    return (kind or os.environ.get(SECRET_STORE_ENV) or "keyring").strip().lower()

@@ -315,3 +315,22 @@ class ApplyResult(_Frozen):
 
 
 ConnectionStream = Literal["debtors", "open_items", "payments"]
+
+
+def action_summary(action: PlannedAction) -> str:
+    """The body of the note a package keeps of an action (why, how much, which items, which step),
+    in Dutch and English so both the bookkeeper and an auditor read it; the same in every package."""
+    parts = [action.reason]
+    if action.amount is not None:
+        parts.append(f"Bedrag / amount: {action.amount}")
+    if action.costs is not None and not action.costs.is_zero():
+        parts.append(f"Kosten / costs: {action.costs}")
+    if action.interest is not None and not action.interest.is_zero():
+        parts.append(f"Rente / interest: {action.interest}")
+    if action.item_source_ids:
+        parts.append("Facturen / invoices: " + ", ".join(action.item_source_ids))
+    if action.step:
+        parts.append(f"Stap / step: {action.step}")
+    if action.channel:
+        parts.append(f"Kanaal / channel: {action.channel}")
+    return "\n".join(parts)

@@ -7,8 +7,9 @@ from adapters.exact.client import EXACT_HTTP, HOSTS, OAUTH
 from connector.config import ConnectionConfig, CredentialConfig, config_path
 from connector.http import ApiClient
 from connector.model import Administration
-from connector.packages import PackageSpec
+from connector.packages import PackageSpec, SandboxSpec
 from connector.ports import Adapter, StateReader
+from connector.sandbox import RunningServer
 
 
 def _limiter_key(credential: CredentialConfig, division: str | None) -> str:
@@ -40,6 +41,23 @@ def _plan_warnings(connection: ConnectionConfig) -> list[str]:
     ]
 
 
+def _serve_sandbox(port: int, seed: int, size: str, client_id: str, client_secret: str,
+                   redirect_uri: str) -> RunningServer:
+    from adapters.exact.sandbox import serve_exact
+
+    return serve_exact(port, seed, size, client_id, client_secret, redirect_uri)
+
+
+def _serve_sandbox_for_demo(port: int, seed: int, size: str, client_id: str, client_secret: str,
+                            redirect_uri: str) -> RunningServer:
+    # Exact's real limits (60 calls a minute, docs/reference/exact.md §8) would make the demo's
+    # apply step wait a minute for every 60 calls; the demo shows the flow, the sandbox tests the limits.
+    from adapters.exact.sandbox import serve_exact
+
+    return serve_exact(port, seed, size, client_id, client_secret, redirect_uri,
+                       minutely_limit=10_000, daily_limit=100_000, realistic=True)  # issue 16 point 5
+
+
 PACKAGE = PackageSpec(
     name="exact",
     title="Exact Online",
@@ -51,4 +69,13 @@ PACKAGE = PackageSpec(
     make_adapter=_make_adapter,
     plan_warnings=_plan_warnings,
     capabilities=ExactAdapter.capabilities,
+    sandbox=SandboxSpec(
+        serve=_serve_sandbox,
+        default_port=8800,
+        size_help="small, medium, large, or a number of payment terms per division",
+        serve_for_demo=_serve_sandbox_for_demo,
+        demo_default=True,
+    ),
+    # Exact divisions are numbers that stay stable when a division is renamed.
+    connection_name=lambda administration: f"exact-{administration.source_id}",
 )

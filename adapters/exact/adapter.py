@@ -62,7 +62,6 @@ from adapters.exact.mapping import (
     payment_from_settled_term,
     validate_term,
 )
-from connector.actions.writeback import action_summary
 from connector.errors import MappingError, UnsupportedAction
 from connector.http import ApiClient
 from connector.model import (
@@ -77,6 +76,7 @@ from connector.model import (
     Payment,
     PlannedAction,
     Quarantined,
+    action_summary,
     to_decimal,
 )
 from connector.paging import require_cursor_advance

@@ -12,8 +12,9 @@ from adapters.moneybird.client import HOSTS, MONEYBIRD_HTTP, OAUTH, SCOPES
 from connector.config import ConnectionConfig, CredentialConfig
 from connector.http import ApiClient
 from connector.model import Administration
-from connector.packages import PackageSpec
+from connector.packages import PackageSpec, SandboxSpec
 from connector.ports import Adapter, StateReader
+from connector.sandbox import RunningServer
 
 
 def _limiter_key(credential: CredentialConfig, administration: str | None) -> str:
@@ -45,6 +46,20 @@ def _plan_warnings(connection: ConnectionConfig) -> list[str]:
                        connection.credit_limit_field or DEFAULT_CREDIT_LIMIT_FIELD)
 
 
+def _serve_sandbox(port: int, seed: int, size: str, client_id: str, client_secret: str,
+                   redirect_uri: str) -> RunningServer:
+    from adapters.moneybird.sandbox import serve_moneybird
+
+    return serve_moneybird(port, seed, size, client_id, client_secret, redirect_uri)
+
+
+def _serve_sandbox_for_demo(port: int, seed: int, size: str, client_id: str, client_secret: str,
+                            redirect_uri: str) -> RunningServer:
+    from adapters.moneybird.sandbox import serve_moneybird
+
+    return serve_moneybird(port, seed, size, client_id, client_secret, redirect_uri, realistic=True)  # issue 16 point 5
+
+
 PACKAGE = PackageSpec(
     name="moneybird",
     title="Moneybird",
@@ -57,6 +72,9 @@ PACKAGE = PackageSpec(
     scopes=SCOPES,
     plan_warnings=_plan_warnings,
     capabilities=MoneybirdAdapter.capabilities,
+    sandbox=SandboxSpec(serve=_serve_sandbox, default_port=8767,
+                        size_help="small, medium, large or a number of sales invoices",
+                        serve_for_demo=_serve_sandbox_for_demo),
 )
 
 __all__ = ["PACKAGE", "MoneybirdAdapter", "limitations"]

@@ -44,7 +44,6 @@ from adapters.moneybird.mapping import (
     reminder_groups,
     unpaid_filter,
 )
-from connector.actions.writeback import action_summary
 from connector.errors import ApiError, MappingError, UnsupportedAction
 from connector.http import ApiClient
 from connector.model import (
@@ -58,6 +57,7 @@ from connector.model import (
     Payment,
     PlannedAction,
     Quarantined,
+    action_summary,
     to_decimal,
 )
 from connector.ports import Capability, NoState, StateReader

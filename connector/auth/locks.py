@@ -214,8 +214,6 @@ class DatabaseCredentialLocks:
 
 def default_locks() -> CredentialLocks:
     """The credential locks that go with the configured secret store (see the module docstring)."""
-    from connector.auth.secret_store import store_kind  # imported here: secret_store imports this module
-
-    if store_kind() == "database":
+    if cfg.secret_store_kind() == "database":
         return DatabaseCredentialLocks(cfg.database_url())
     return FileCredentialLocks()

@@ -33,12 +33,12 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool
 
 from connector.auth.locks import DEFAULT_LOCK_TIMEOUT, hold_path
-from connector.config import CredentialConfig, data_dir, database_url
+from connector.config import SECRET_STORE_ENV, CredentialConfig, data_dir, database_url, secret_store_kind
 from connector.errors import ConfigError, KeyringUnavailable, MissingSecret, TransientError
 from connector.store.tables import secrets
 
 SERVICE = "arconnect"
-STORE_ENV = "ARCONNECT_SECRET_STORE"
+STORE_ENV = SECRET_STORE_ENV
 PASSPHRASE_ENV = "ARCONNECT_SECRETS_PASSPHRASE"
 STORE_KINDS = ("keyring", "encrypted-file", "plain-file", "database")
 
@@ -402,9 +402,7 @@ def encrypted_file_path() -> Path:
     return data_dir() / "secrets.enc"
 
 
-def store_kind(kind: str | None = None) -> str:
-    """``kind``, else ``ARCONNECT_SECRET_STORE``, else ``keyring``; normalised, not yet checked."""
-    return (kind or os.environ.get(STORE_ENV) or "keyring").strip().lower()
+store_kind = secret_store_kind
 
 
 def open_secret_store(kind: str | None = None) -> SecretStore:

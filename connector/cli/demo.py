@@ -19,13 +19,17 @@ import socket
 import threading
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import urljoin
 
 import httpx
+import typer
 from rich.console import Console
 
 import rules
 from connector import config as cfg
+from connector.errors import ConfigError
+from connector.packages import PackageSpec, known_packages, package_spec
 
 DEMO_CLIENT_ID = "arconnect-demo"
 DEMO_CLIENT_SECRET = "demo-secret"
@@ -89,10 +93,23 @@ class DemoBrowser:
             self.error = exc
 
 
-def run_demo(*, console: Console, keep: bool = False) -> None:
-    from adapters.exact.sandbox import serve_exact
-    from connector.cli.main import render_aging
+def demo_package() -> PackageSpec:
+    """The package the demo runs against: the one whose simulator is marked as the demo's."""
+    specs = [package_spec(name) for name in known_packages()]
+    for spec in specs:
+        if spec.sandbox is not None and spec.sandbox.demo_default:
+            return spec
+    raise ConfigError("no package declares a simulator for the demo")
+
+
+def run_demo(*, console: Console, keep: bool = False, package: str | None = None) -> None:
+    from connector.cli.reports import render_aging
     from connector.runtime import aging_reports, link_package, sync_connections, today
+
+    spec = package_spec(package) if package else demo_package()
+    if spec.sandbox is None:
+        raise ConfigError(f"the {spec.name} package has no simulator to run the demo against")
+    serve = spec.sandbox.serve_for_demo or spec.sandbox.serve
 
     demo_dir = cfg.data_dir() / "demo"
     if demo_dir.exists() and not keep:
@@ -101,19 +118,16 @@ def run_demo(*, console: Console, keep: bool = False) -> None:
     _use_demo_dirs(demo_dir)
 
     redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
-    # Exact's real limits (60 calls a minute, §8) would make the apply step wait a minute for every
-    # 60 calls; the demo shows the flow, and tests/exact_sandbox shows the limits.
-    server = serve_exact(free_port(), client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET, redirect_uri=redirect_uri,
-                         minutely_limit=10_000, daily_limit=100_000, realistic=True)
+    server = serve(free_port(), 42, "small", DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, redirect_uri)
     try:
-        console.print(f"[bold]1.[/bold] Exact Online sandbox listening on {server.url}")
+        console.print(f"[bold]1.[/bold] {spec.title} sandbox listening on {server.url}")
         console.print("[bold]2.[/bold] Linking through the OAuth2 redirect on 127.0.0.1 (the demo presses 'Allow' for you)")
         connections = link_package(
-            "exact",
-            region="nl",
+            spec.name,
+            region=spec.default_region,
             client_id=DEMO_CLIENT_ID,
             redirect_uri=redirect_uri,
-            credential_name="exact-demo",
+            credential_name=f"{spec.name}-demo",
             host=server.url,
             open_browser=True,
             divisions=[],
@@ -186,3 +200,17 @@ def _use_demo_dirs(demo_dir: Path) -> None:
     os.environ["ARCONNECT_DATA_DIR"] = str(demo_dir)
     os.environ["ARCONNECT_SECRET_STORE"] = "plain-file"
     os.environ.pop("ARCONNECT_DATABASE_URL", None)
+
+
+def demo(
+    keep: Annotated[bool, typer.Option(help="Keep the demo data dir of an earlier run")] = False,
+    package: Annotated[str | None, typer.Option(help="Run against this package's simulator (default: Exact Online)")] = None,
+) -> None:
+    """Try arconnect without an account: sandbox on loopback, real OAuth link, sync, aging, plan, apply."""
+    from connector.cli.console import out
+
+    run_demo(console=out, keep=keep, package=package)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(demo)

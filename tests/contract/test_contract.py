@@ -3,7 +3,15 @@ deletions, quarantine. Run over every package in ``HARNESSES``."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.contract.harness import Harness
+
+
+def needs_open_items(harness: Harness) -> None:
+    reason = harness.open_items_unavailable
+    if reason is not None:
+        pytest.skip(reason)
 
 
 def test_link_connects_every_granted_administration(harness: Harness) -> None:
@@ -21,7 +29,10 @@ def test_a_full_sync_stores_exactly_what_the_package_holds(harness: Harness) -> 
         stored, truth = harness.stored_truth(connection), harness.truth(connection)
         assert stored.debtor_ids == truth.debtor_ids
         assert stored.open_items == truth.open_items
-        assert len(truth.open_items) > 10
+        if harness.open_items_unavailable is None:
+            assert len(truth.open_items) > 10
+        else:
+            assert stored.open_items == {}
 
 
 def test_syncing_again_without_changes_changes_nothing(harness: Harness) -> None:
@@ -45,6 +56,7 @@ def test_an_incremental_sync_picks_up_payments_new_invoices_and_renames_cheaply(
 
 
 def test_a_deleted_item_leaves_the_open_items(harness: Harness) -> None:
+    needs_open_items(harness)
     connection = harness.link()[0]
     harness.sync(connection)
     deleted = harness.delete_an_item(connection)
@@ -72,6 +84,8 @@ def test_a_malformed_record_is_quarantined_and_the_sync_goes_on(harness: Harness
 def test_the_realistic_sandbox_sent_maintenance_pages_and_a_lapsed_token_and_the_sync_survived(harness: Harness) -> None:
     """Issue 16 point 5: with the switch on, the runs above met HTML pages (200 and 503) and a 401 for a lapsed
     access token; they were retried or refreshed, and the store still equals the package."""
+    if not getattr(harness, "realistic", False):
+        pytest.skip("this harness runs the tidy sandbox")
     connection = harness.link()[0]
     for _ in range(4):
         result = harness.sync(connection)
@@ -80,6 +94,5 @@ def test_the_realistic_sandbox_sent_maintenance_pages_and_a_lapsed_token_and_the
     assert harness.stored_truth(connection) == harness.truth(connection)
     sandbox = getattr(harness, "sandbox", None)
     assert sandbox is not None
-    if getattr(harness, "realistic", False):
-        assert sandbox.status_counts[503] >= 1
-        assert sandbox.status_counts[401] >= 1
+    assert sandbox.status_counts[503] >= 1
+    assert sandbox.status_counts[401] >= 1
