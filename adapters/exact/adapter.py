@@ -63,7 +63,7 @@ from adapters.exact.mapping import (
     validate_term,
 )
 from connector.errors import MappingError, UnsupportedAction
-from connector.http import ApiClient
+from connector.http import ApiClient, require_cursor_advance
 from connector.model import (
     ActionKind,
     Administration,
@@ -79,7 +79,6 @@ from connector.model import (
     action_summary,
     to_decimal,
 )
-from connector.paging import require_cursor_advance
 from connector.ports import Capability, NoState, StateReader
 
 log = logging.getLogger("arconnect.exact")

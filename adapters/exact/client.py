@@ -13,8 +13,7 @@ from typing import Any
 import httpx
 
 from connector.auth import OAuthProfile
-from connector.http import ApiClient, PackageHttp
-from connector.paging import NextLinkGuard
+from connector.http import ApiClient, NextLinkGuard, PackageHttp
 from connector.ratelimit import Window
 
 #: §1.1: one host per country; a token is only valid on its own host.

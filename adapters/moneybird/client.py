@@ -15,8 +15,7 @@ import httpx
 
 from connector.auth import OAuthProfile
 from connector.errors import MappingError, RateLimited
-from connector.http import ApiClient, PackageHttp
-from connector.paging import NextLinkGuard
+from connector.http import ApiClient, NextLinkGuard, PackageHttp
 from connector.ratelimit import Window
 from connector.retry import RetryPolicy
 
