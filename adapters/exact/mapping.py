@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -58,9 +59,23 @@ def parse_datetime(value: Any) -> datetime | None:
 
 
 def parse_date(value: Any) -> date | None:
-    """The day of a date-only field: the Amsterdam date of the value (§2.6)."""
-    moment = parse_datetime(value)
-    return moment.astimezone(AMSTERDAM).date() if moment is not None else None
+    """The day of a date-only field: the Amsterdam date of the value (§2.6), which is the date of the
+    wall-clock time Exact writes (no time-zone arithmetic needed; cached, dates repeat a lot)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise MappingError(f"not an Exact date: {value!r}")
+    return _wall_date(value)
+
+
+@lru_cache(maxsize=65_536)
+def _wall_date(value: str) -> date:
+    match = _DATE_RE.match(value.strip())
+    if not match:
+        raise MappingError(f"not an Exact date: {value!r}")
+    if match.group(2):  # an explicit offset: a true UTC instant
+        return datetime.fromtimestamp(int(match.group(1)) / 1000, UTC).astimezone(AMSTERDAM).date()
+    return (_EPOCH + timedelta(milliseconds=int(match.group(1)))).date()
 
 
 def int64(value: Any) -> int | None:
