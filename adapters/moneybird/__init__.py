@@ -56,8 +56,10 @@ def _serve_sandbox(port: int, seed: int, size: str, client_id: str, client_secre
 def _serve_sandbox_for_demo(port: int, seed: int, size: str, client_id: str, client_secret: str,
                             redirect_uri: str) -> RunningServer:
     from adapters.moneybird.sandbox import serve_moneybird
+    from adapters.moneybird.sandbox_realism import Realism
 
-    return serve_moneybird(port, seed, size, client_id, client_secret, redirect_uri, realistic=True)  # issue 16 point 5
+    # Issue 16 point 5: realistic, all but the null e-mail addresses (see adapters/exact/__init__.py).
+    return serve_moneybird(port, seed, size, client_id, client_secret, redirect_uri, realistic=Realism(nulls=False))
 
 
 PACKAGE = PackageSpec(
