@@ -221,7 +221,8 @@ class MoneybirdClient:
     def fetch(self, resource: str, ids: Sequence[str]) -> Iterator[tuple[list[str], list[dict[str, Any]]]]:
         """§5: ``POST /{resource}/synchronization`` with at most 100 ids per call; yields
         (the ids asked, the records returned) per call. Ids go as strings (§1: bigints lose
-        precision through float)."""
+        precision through float). It cannot loop: the batches are cut from the id list read
+        once, so it makes exactly ceil(len(ids) / 100) calls whatever the answers hold (issue 15)."""
         endpoint = f"{resource}/synchronization"
         for start in range(0, len(ids), SYNC_BATCH):
             asked = list(ids[start:start + SYNC_BATCH])
