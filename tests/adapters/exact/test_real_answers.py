@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,6 +24,7 @@ from connector.errors import PagingError, ServiceUnavailable
 from connector.http import ApiClient
 from connector.ratelimit import RateLimiter
 from connector.retry import RetryPolicy
+from connector.store import Store
 from connector.sync import sync_connection
 from tests.adapters.exact.conftest import DIVISION, Rig, assert_store_equals_truth
 
@@ -135,26 +137,24 @@ def test_a_maintenance_page_with_status_200_is_retried_and_nothing_is_quarantine
     assert api.stats.retries == 2
 
 
-def test_a_maintenance_page_that_persists_fails_the_run_with_one_clear_line() -> None:
+def test_a_maintenance_page_that_persists_fails_the_run_with_one_clear_line(tmp_path: Path) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if "system/Divisions" in request.url.path:
             return httpx.Response(200, json=division_row())
         return httpx.Response(200, html="<!DOCTYPE html><html><body><h1>Onderhoud</h1></body></html>")
 
     api = feed(handler)
-    store_pages: list[Any] = []
-
-    class Store:
-        def bookmark(self, connection_id: str, stream: str) -> str | None:
-            return None
-
-        def save_page(self, connection_id: str, stream: str, page: Any) -> None:
-            store_pages.append(page)
-
-    with pytest.raises(ServiceUnavailable) as raised:
-        sync_connection(ExactAdapter(api, connection_id="c", division=str(DIVISION)), Store(), "c")
-    message = str(raised.value)
-    assert "\n" not in message and "<" not in message
-    assert "sync/CRM/Accounts answered 200 with text/html" in message
-    assert store_pages == []  # nothing stored, nothing quarantined
-    assert api.stats.calls == 1 + 3  # the move date, then three tries
+    store = Store(f"sqlite:///{tmp_path / 'arconnect.db'}")
+    store.migrate()
+    store.ensure_connection("c", "exact", "Maintenance B.V.")
+    try:
+        with pytest.raises(ServiceUnavailable) as raised:
+            sync_connection(ExactAdapter(api, connection_id="c", division=str(DIVISION)), store, "c")
+        message = str(raised.value)
+        assert "\n" not in message and "<" not in message
+        assert "sync/CRM/Accounts answered 200 with text/html" in message
+        assert list(store.debtors("c")) == [] and store.quarantine("c") == []  # nothing mapped, nothing quarantined
+        assert store.bookmark("c", "debtors") is None
+        assert api.stats.calls == 1 + 3  # the move date, then three tries
+    finally:
+        store.close()
