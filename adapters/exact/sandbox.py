@@ -344,9 +344,10 @@ class ExactSandbox(SandboxApp):
 
     def _reachable(self, user: UserSpec, granted: tuple[int, ...]) -> list[int]:
         """Divisions the user may reach (user card) and ticked on the consent screen (§1.5)."""
+        ticked = frozenset(granted)
         return [
             code for code in self.divisions
-            if code in granted and (user.divisions is None or code in user.divisions)
+            if code in ticked and (user.divisions is None or code in user.divisions)
         ]
 
     def _current_division(self, user: UserSpec, granted: tuple[int, ...]) -> int | None:
@@ -756,7 +757,7 @@ class ExactSandbox(SandboxApp):
         ctx = self.ctx
         current = self._current_division(ctx.user, ctx.granted)
         rows: list[Row] = []
-        for code in self._reachable(ctx.user, ctx.granted):
+        for code in sorted(self._reachable(ctx.user, ctx.granted)):  # in Code order: the $skiptoken is a Code
             state = self.divisions[code]
             spec = state.spec
             rows.append({
@@ -772,7 +773,15 @@ class ExactSandbox(SandboxApp):
         expr = self._filter(request, entity, entity.names)
         test = predicate(expr, entity.guid_fields)
         base = self._base(request, division) + endpoint
-        return self._page(request, endpoint, (r for r in rows if test(r)), size=PAGE_REGULAR,
+        token = request.arg("$skiptoken")
+        if token is not None:  # §2.3: the next page starts after the Code its token names
+            if not token.strip().isdigit():
+                raise ODataError(400, f"Invalid $skiptoken '{token}'.")
+            after = int(token)
+            page_rows = [r for r in rows if r["Code"] > after]
+        else:
+            page_rows = rows
+        return self._page(request, endpoint, (r for r in page_rows if test(r)), size=PAGE_REGULAR,
                           fields=fields, entity=entity, uri=lambda r: f"{base}({r['Code']})",
                           token=lambda r: str(r["Code"]), count=lambda: sum(1 for r in rows if test(r)))
 
