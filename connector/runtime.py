@@ -104,11 +104,13 @@ def link_package(
     client_secret_value: str | None = None,
     transport: httpx.BaseTransport | None = None,
     progress: Callable[[int], None] | None = None,
+    ask: Callable[[list[Administration]], list[str]] | None = None,
 ) -> list[cfg.ConnectionConfig]:
     """Link a credential over OAuth2 and connect the administrations it reaches.
 
     ``divisions`` chooses among them (ids and patterns, :func:`connector.selection.choose`; empty: all
-    granted); ``progress`` hears how many administrations have been read so far (a long list arrives
+    granted, or what ``ask`` answers when given and the grant reaches several); ``progress`` hears how
+    many administrations have been read so far (a long list arrives
     page by page: Exact lists 60 a page, so N divisions cost ceil(N / 60) + 2 calls with the token
     exchange and ``current/Me``). The configuration is written once, at the end.
     """
@@ -147,7 +149,10 @@ def link_package(
             administrations.append(admin)
             if progress is not None:
                 progress(len(administrations))
-    wanted = choose(administrations, divisions)
+    entries = list(divisions)
+    if not entries and ask is not None and len(administrations) > 1:
+        entries = ask(administrations)
+    wanted = choose(administrations, entries)
     config = cfg.load_config()
     config.credentials[name] = credential
     created: list[cfg.ConnectionConfig] = []

@@ -106,6 +106,9 @@ def current_config() -> cfg.Config:
 
 
 def close_resources() -> None:
+    global _config_cache
+    with _config_lock:
+        _config_cache = None
     with _resources_lock:
         for store, _ in _resources.values():
             store.close()

@@ -60,4 +60,4 @@ def test_a_standby_takes_over_from_a_killed_leader_and_nothing_is_lost(
     finally:
         store.close()
     leading = [json.loads(line) for line in serve_processes.log(1).splitlines() if '"leader"' in line]
-    assert leading and leading[0]["jobs"] == 4  # 3 syncs + 1 keep-alive, rebuilt from the configuration
+    assert leading and leading[0]["jobs"] == 5  # 3 syncs, a keep-alive and a move-date check, rebuilt from the configuration
