@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -120,7 +121,7 @@ def test_two_thousand_syncs_are_spread_evenly_over_their_interval_after_the_chec
     checks = [s.first_run for s in specs if s.id.startswith("check:") and s.first_run is not None]
     assert len(syncs) == 2000 and len(checks) == 4
     assert max(checks) < syncs[0]  # each cycle's answers are there before its first sync
-    gaps = {round((b - a).total_seconds(), 3) for a, b in zip(syncs, syncs[1:], strict=False)}
+    gaps = {round((b - a).total_seconds(), 3) for a, b in itertools.pairwise(syncs)}
     assert gaps == {0.45}  # 15 minutes / 2,000
     assert syncs[-1] - syncs[0] < timedelta(minutes=15)
     # no minute of the interval holds more than its share
