@@ -21,6 +21,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 
 from connector import config as cfg
 from connector.auth import CredentialAuth, SecretStore, client_secret, open_secret_store
+from connector.auth.linking import choose
 from connector.auth.linking import link as oauth_link
 from connector.errors import ArconnectError, ConfigError
 from connector.http import ApiClient, make_client
@@ -28,7 +29,6 @@ from connector.model import Administration, Debtor
 from connector.packages import package_spec
 from connector.ports import Adapter
 from connector.reports import AgingReport, aging
-from connector.selection import choose
 from connector.store import Store
 from connector.sync import StreamReport, sync_connection
 

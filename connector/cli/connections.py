@@ -14,11 +14,11 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn
 from rich.table import Table
 
 from connector import config as cfg
+from connector.auth.linking import is_pattern, read_division_file
 from connector.cli.console import err, out
 from connector.errors import ConfigError
 from connector.model import Administration
 from connector.packages import known_packages
-from connector.selection import is_pattern, read_division_file
 
 connections_app = typer.Typer(help="List or remove linked administrations.", invoke_without_command=True)
 

@@ -1,4 +1,4 @@
-"""Choosing among the administrations of a link: numbers, patterns, list files (connector.selection)."""
+"""Choosing among the administrations of a link: numbers, patterns, list files (connector.auth.linking)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from connector.auth.linking import choose, read_division_file
 from connector.errors import ConfigError
 from connector.model import Administration
-from connector.selection import choose, read_division_file
 
 GRANTED = [
     Administration(source_id="1201", name="Bakkerij Jansen B.V."),
