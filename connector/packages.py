@@ -82,6 +82,9 @@ class PackageSpec:
     default_region: str = "nl"
     #: what one read per credential and scheduling cycle answers for every administration (None: nothing)
     credential_check: CredentialCheck | None = None
+    #: called for every administration a link connects, before it is saved (Adsolut: activate the
+    #: integration on the dossier); the adapter's ``on_remove`` undoes it when the connection goes
+    on_link: Callable[[ApiClient, ConnectionConfig], None] | None = None
 
 
 @cache
