@@ -5,7 +5,8 @@ An accountancy firm: ``--credentials`` Exact logins, each reaching ``--divisions
 ``--big-terms`` payment terms (default 50,000). Each credential has a sandbox process of its own with
 Exact's documented limits (60 calls a minute and 5,000 a day per division, 200 token calls a day per
 user; docs/reference/exact.md §1.4, §8) and is linked over the real OAuth redirect. Every connection
-syncs every ``--interval`` minutes (default 15) on PostgreSQL; ``arconnect serve`` runs for ``--minutes``
+syncs every ``--interval`` minutes (default 15) on PostgreSQL (or ``--database sqlite``, in-process only);
+``arconnect serve`` runs for ``--minutes``
 of real time (the run is bounded: everything it started is stopped at the end, whatever happened), in
 each of the ``--modes``:
 
@@ -197,14 +198,20 @@ def one(args: argparse.Namespace, mode: str) -> dict[str, Any]:
     pg_name = f"arconnect_bench_{uuid.uuid4().hex[:8]}"
     queue = f"arconnect-bench-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "ARCONNECT_DATA_DIR": str(work / "data"), "ARCONNECT_CONFIG_DIR": str(work / "config"),
-           "ARCONNECT_SECRET_STORE": "plain-file",
-           "ARCONNECT_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{pg_name}",
-           "ARCONNECT_QUEUE": queue}
+           "ARCONNECT_SECRET_STORE": "plain-file", "ARCONNECT_QUEUE": queue}
+    if args.database == "postgresql":
+        env["ARCONNECT_DATABASE_URL"] = f"postgresql+psycopg://postgres@127.0.0.1:5432/{pg_name}"
+    else:
+        env.pop("ARCONNECT_DATABASE_URL", None)
+        os.environ.pop("ARCONNECT_DATABASE_URL", None)
+        if mode != "inproc":
+            raise SystemExit("Celery workers on several processes need PostgreSQL: --modes inproc with --database sqlite")
     os.environ.update(env)
     import psycopg
 
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{pg_name}"')
+    if args.database == "postgresql":
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{pg_name}"')
     procs = Processes()
     sandboxes: list[str] = []
     try:
@@ -260,8 +267,9 @@ def one(args: argparse.Namespace, mode: str) -> dict[str, Any]:
     finally:
         procs.stop_all()
         _drop_queue(args.redis, queue)
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+        if args.database == "postgresql":
+            with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -286,8 +294,12 @@ def measure(args: argparse.Namespace, mode: str, total: int, started: datetime, 
 
     with Store(cfg.database_url()) as store:
         runs = [r for r in store.runs(limit=10_000_000) if r.started_at >= started]
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        size = admin.execute("SELECT pg_database_size(%s)", (pg_name,)).fetchone()
+    if args.database == "postgresql":
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            found = admin.execute("SELECT pg_database_size(%s)", (pg_name,)).fetchone()
+        size = int(found[0]) if found else 0
+    else:
+        size = sum(p.stat().st_size for p in cfg.data_dir().glob("arconnect.db*"))
     minutes = (ended - started).total_seconds() / 60
     ok = [r for r in runs if r.kind == "sync" and r.outcome == "ok" and r.finished_at is not None]
     first_done: dict[str, datetime] = {}
@@ -329,7 +341,7 @@ def measure(args: argparse.Namespace, mode: str, total: int, started: datetime, 
         "token_calls_per_credential_day": max(tokens) / minutes * 1440 if tokens else 0.0,
         "token_calls": tokens,
         "peak_rss_mb": peaks,
-        "db_mb": (size[0] if size else 0) / 2**20,
+        "db_mb": size / 2**20,
         "minutes": minutes,
     }
 
@@ -345,10 +357,11 @@ def main() -> None:
     parser.add_argument("--modes", default="inproc,celery")
     parser.add_argument("--workers", type=int, default=8, help="threads of the in-process pool / of each Celery worker")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--database", choices=["postgresql", "sqlite"], default="postgresql")
     args = parser.parse_args()
     rows = [one(args, mode) for mode in args.modes.split(",")]
     print(f"\n{rows[0]['connections']} connections ({args.credentials} credentials x {args.divisions} divisions, "
-          f"{args.big} a credential with {args.big_terms} terms), sync every {args.interval} min, PostgreSQL, "
+          f"{args.big} a credential with {args.big_terms} terms), sync every {args.interval} min, {args.database}, "
           f"{args.minutes:g} min served per mode, {args.workers} workers")
     columns = ["mode", "link_s", "all_first_synced_min", "fresh_min", "runs", "failed", "runs_per_min",
                "api_calls_per_min", "sandbox_calls_per_min", "429s", "token_calls_per_credential_day", "db_mb"]
