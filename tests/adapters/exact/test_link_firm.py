@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -21,6 +21,7 @@ from adapters.exact.sandbox_data import DivisionSpec
 from connector import config as cfg
 from connector.cli.demo import free_port
 from connector.errors import ConfigError
+from connector.model import Administration
 from connector.runtime import link_package
 from connector.sandbox import RunningServer, serve
 
@@ -52,7 +53,8 @@ def firm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Exac
 
 
 def link(firm: tuple[ExactSandbox, RunningServer, str], divisions: list[str],
-         progress: list[int] | None = None) -> list[cfg.ConnectionConfig]:
+         progress: list[int] | None = None,
+         ask: Callable[[list[Administration]], list[str]] | None = None) -> list[cfg.ConnectionConfig]:
     app, server, redirect = firm
 
     def tick_every_division(url: str) -> None:
@@ -64,7 +66,7 @@ def link(firm: tuple[ExactSandbox, RunningServer, str], divisions: list[str],
         "exact", region="nl", client_id=CLIENT_ID, redirect_uri=redirect, credential_name="firm",
         host=server.url, open_browser=True, divisions=divisions, say=lambda _line: None,
         opener=tick_every_division, client_secret_value=CLIENT_SECRET,
-        progress=None if progress is None else progress.append,
+        progress=None if progress is None else progress.append, ask=ask,
     )
 
 
@@ -110,3 +112,16 @@ def test_a_division_not_granted_and_a_pattern_that_matches_nothing_are_named_and
     assert "'*nowhere*'" in message
     assert "2000 administration(s) granted" in message
     assert cfg.load_config().connections == {}
+
+
+def test_without_a_choice_the_person_is_asked_once_with_every_division_read(firm) -> None:  # type: ignore[no-untyped-def]
+    asked: list[int] = []
+
+    def person(administrations: list[Administration]) -> list[str]:
+        asked.append(len(administrations))
+        return ["*holding*"]
+
+    created = link(firm, [], ask=person)
+    assert asked == [DIVISIONS]
+    assert len(created) == DIVISIONS // 100
+    assert all(c.administration_name and c.administration_name.endswith("Holding") for c in created)
