@@ -352,3 +352,7 @@ CONNECTION_TABLES: tuple[sa.Table, ...] = (
     debtor_blocks,
     runs,
 )
+
+#: What arconnect did for a connection: kept (archived) when the connection is removed, so that linking
+#: it again never repeats a step (issue 11.2); ``arconnect connections purge`` deletes it for good.
+JOURNAL_TABLES: tuple[sa.Table, ...] = (actions, debtor_blocks, runs)
