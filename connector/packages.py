@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 
@@ -39,6 +39,22 @@ class SandboxSpec:
 
 
 @dataclass(frozen=True)
+class CredentialCheck:
+    """A fact every administration's sync needs that one paged read per credential answers for all of
+    them (Exact: the division move dates, docs/reference/exact.md §4).
+
+    ``arconnect serve`` reads it once per scheduling cycle (``connector.serve.jobs.check_job``) and
+    stores each administration's answer; a sync that finds this cycle's answer hands it to the adapter
+    under ``key`` (:class:`connector.runtime.StoreStateReader`) instead of the adapter asking for itself.
+    """
+
+    #: (an ApiClient for the credential, an administration of it to ask through) → answer per administration
+    read: Callable[[ApiClient, str], dict[str, str | None]]
+    #: the adapter-state key under which the adapter finds its answer
+    key: str
+
+
+@dataclass(frozen=True)
 class PackageSpec:
     name: str
     title: str
@@ -48,8 +64,8 @@ class PackageSpec:
     hosts: dict[str, str]
     #: (credential, administration or None) → the key the package counts its rate limit under
     limiter_key: Callable[[CredentialConfig, str | None], str]
-    #: administrations the grant reaches (used when linking)
-    administrations: Callable[[ApiClient], list[Administration]]
+    #: administrations the grant reaches, as they are read (used when linking)
+    administrations: Callable[[ApiClient], Iterable[Administration]]
     make_adapter: Callable[[ApiClient, ConnectionConfig, StateReader], Adapter]
     #: OAuth scopes asked for when linking (Moneybird: sales_invoices + settings; empty: the default)
     scopes: tuple[str, ...] = ()
@@ -64,6 +80,8 @@ class PackageSpec:
     connection_name: Callable[[Administration], str] | None = None
     #: the region ``arconnect link`` and the demo use when none is given
     default_region: str = "nl"
+    #: what one read per credential and scheduling cycle answers for every administration (None: nothing)
+    credential_check: CredentialCheck | None = None
     #: called for every administration a link connects, before it is saved (Adsolut: activate the
     #: integration on the dossier); the adapter's ``on_remove`` undoes it when the connection goes
     on_link: Callable[[ApiClient, ConnectionConfig], None] | None = None

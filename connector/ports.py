@@ -71,8 +71,8 @@ class Adapter(Protocol):
     #: Moneybird: token). Adapters sharing a key share one budget.
     rate_limit_key: str
 
-    def administrations(self) -> list[Administration]:
-        """Administrations the grant reaches; used when linking."""
+    def administrations(self) -> Iterable[Administration]:
+        """Administrations the grant reaches, as they are read (a long list arrives page by page); used when linking."""
         ...
 
     def debtors(self, since: str | None) -> Iterator[Page[Debtor]]:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import re
 import secrets as pysecrets
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,10 +23,11 @@ from sqlalchemy import exc as sa_exc
 
 from connector import config as cfg
 from connector.auth import CredentialAuth, SecretStore, client_secret, open_secret_store
+from connector.auth.linking import choose
 from connector.auth.linking import link as oauth_link
 from connector.errors import ArconnectError, ConfigError
 from connector.http import ApiClient, make_client
-from connector.model import Debtor
+from connector.model import Administration, Debtor
 from connector.packages import package_spec
 from connector.ports import Adapter, NoState
 from connector.reports import AgingReport, aging
@@ -86,14 +87,21 @@ def _database_problem(url: str, exc: sa_exc.DBAPIError) -> ConfigError:
 
 
 class StoreStateReader:
-    """The adapter's view of its own state in the store, for one connection."""
+    """The adapter's view of its own state in the store, for one connection, with what this run was
+    handed (``handed``: e.g. this cycle's answer of a :class:`connector.packages.CredentialCheck`)."""
 
-    def __init__(self, store: Store, connection_id: str) -> None:
+    def __init__(self, store: Store, connection_id: str, handed: Mapping[str, Any] | None = None) -> None:
         self.store = store
         self.connection_id = connection_id
+        self.handed: dict[str, Any] = dict(handed or {})
 
     def get_state(self, keys: Iterable[str]) -> dict[str, Any]:
-        return self.store.get_state(self.connection_id, keys)
+        wanted = set(keys)
+        found = {key: self.handed[key] for key in wanted if key in self.handed}
+        rest = wanted - found.keys()
+        if rest:
+            found.update(self.store.get_state(self.connection_id, rest))
+        return found
 
 
 @contextmanager
@@ -135,8 +143,17 @@ def link_package(
     opener: Callable[[str], None] | None = None,
     client_secret_value: str | None = None,
     transport: httpx.BaseTransport | None = None,
+    progress: Callable[[int], None] | None = None,
+    ask: Callable[[list[Administration]], list[str]] | None = None,
 ) -> list[cfg.ConnectionConfig]:
-    """Link a credential over OAuth2 and connect the administrations it reaches."""
+    """Link a credential over OAuth2 and connect the administrations it reaches.
+
+    ``divisions`` chooses among them (ids and patterns, :func:`connector.selection.choose`; empty: all
+    granted, or what ``ask`` answers when given and the grant reaches several); ``progress`` hears how
+    many administrations have been read so far (a long list arrives
+    page by page: Exact lists 60 a page, so N divisions cost ceil(N / 60) + 2 calls with the token
+    exchange and ``current/Me``). The configuration is written once, at the end.
+    """
     spec = package_spec(package)
     if host is None:
         if region not in spec.hosts:
@@ -167,25 +184,30 @@ def link_package(
     finally:
         token_http.close()
     with api_for(credential, None, store, transport=transport) as api:
-        administrations = spec.administrations(api)
-    wanted = [a for a in administrations if not divisions or a.source_id in divisions]
-    if divisions and len(wanted) != len(set(divisions)):
-        missing = sorted(set(divisions) - {a.source_id for a in administrations})
-        raise ConfigError(f"not granted by this link: {', '.join(missing)}")
+        administrations: list[Administration] = []
+        for admin in spec.administrations(api):
+            administrations.append(admin)
+            if progress is not None:
+                progress(len(administrations))
+    entries = list(divisions)
+    if not entries and ask is not None and len(administrations) > 1:
+        entries = ask(administrations)
+    wanted = choose(administrations, entries)
     config = cfg.load_config()
     config.credentials[name] = credential
     created: list[cfg.ConnectionConfig] = []
     for admin in wanted:
         connection_name = spec.connection_name(admin) if spec.connection_name else f"{package}-{_slug(admin.name)}"
         existing = config.connections.get(connection_name)
+        belgian = (admin.country or "").upper() == "BE"
         connection = cfg.ConnectionConfig(
             name=connection_name,
             credential=name,
             package=spec.name,
             administration=admin.source_id,
             administration_name=admin.name,
-            country="BE" if (admin.country or "").upper() == "BE" else "NL",
-            timezone="Europe/Brussels" if (admin.country or "").upper() == "BE" else "Europe/Amsterdam",
+            country="BE" if belgian else "NL",
+            timezone="Europe/Brussels" if belgian else "Europe/Amsterdam",
             currency=admin.currency or "EUR",
             rules_file=existing.rules_file if existing else None,
             reminders_sent_by=existing.reminders_sent_by if existing else None,
@@ -197,7 +219,7 @@ def link_package(
             with api_for(credential, connection.administration, store, transport=transport) as api:
                 spec.on_link(api, connection)
     cfg.save_config(config)
-    say(f"credential {name} linked; {len(created)} administration(s) connected")
+    say(f"credential {name} linked; {len(created)} of {len(administrations)} administration(s) granted connected")
     return created
 
 
@@ -213,9 +235,68 @@ class ConnectionSyncResult:
     busy: bool = False
 
 
-def build_adapter(api: ApiClient, connection: cfg.ConnectionConfig, store: Store) -> Adapter:
+def build_adapter(
+    api: ApiClient, connection: cfg.ConnectionConfig, store: Store, handed: Mapping[str, Any] | None = None
+) -> Adapter:
     spec = package_spec(connection.package)
-    return spec.make_adapter(api, connection, StoreStateReader(store, connection.name))
+    return spec.make_adapter(api, connection, StoreStateReader(store, connection.name, handed))
+
+
+#: An answer of a credential check is this cycle's when it was read at most one sync interval plus
+#: this much ago (the check runs at the start of each cycle; the syncs are spread over the interval).
+CHECK_GRACE = timedelta(minutes=5)
+
+
+def checked_answer(store: Store, connection: cfg.ConnectionConfig, *, now: datetime | None = None) -> dict[str, Any]:
+    """What this cycle's credential check answered for the connection, as the adapter state to hand its
+    sync (``{key: answer}``); empty when the package has no check or no answer is fresh enough."""
+    check = package_spec(connection.package).credential_check
+    if check is None:
+        return {}
+    found = store.checked(connection.name, check.key)
+    if found is None:
+        return {}
+    answer, read_at = found
+    age = (now or datetime.now(UTC)) - read_at
+    if age < timedelta(0) or age > timedelta(minutes=connection.sync_every_minutes) + CHECK_GRACE:
+        return {}
+    return {check.key: answer}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    credential: str
+    #: connections whose answer was stored
+    answered: int
+    api_calls: int
+
+
+def check_credential(
+    config: cfg.Config,
+    credential_name: str,
+    store: Store,
+    secret_store: SecretStore,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> CheckResult:
+    """Read the package's :class:`~connector.packages.CredentialCheck` once for every connection of the
+    credential and store each one's answer (Exact: ceil(divisions / 60) calls instead of one per sync)."""
+    credential = config.credential(credential_name)
+    check = package_spec(credential.package).credential_check
+    connections = sorted(
+        (c for c in config.connections.values() if c.credential == credential_name), key=lambda c: c.name
+    )
+    if check is None or not connections:
+        return CheckResult(credential_name, 0, 0)
+    through = connections[0].administration
+    read_at = now()
+    with api_for(credential, through, secret_store, transport=transport) as api:
+        answers = check.read(api, through)
+        calls = api.stats.calls
+    stored = {c.name: answers[c.administration] for c in connections if c.administration in answers}
+    store.save_checked(check.key, stored, read_at)
+    return CheckResult(credential_name, len(stored), calls)
 
 
 def sync_one(
@@ -258,9 +339,10 @@ def _sync_one_leased(
     run_id = store.run_started(connection.name, "sync")
     api_stats = None
     try:
+        handed = checked_answer(store, connection)
         with api_for(credential, connection.administration, secret_store, transport=transport) as api:
             api_stats = api.stats
-            adapter = build_adapter(api, connection, store)
+            adapter = build_adapter(api, connection, store, handed)
             if console is not None and console.is_terminal:
                 with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[stored]} stored"), console=console, transient=True) as progress:
                     task = progress.add_task(f"{connection.name}", total=None, stored=0)

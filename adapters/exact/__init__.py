@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from adapters.exact.adapter import ExactAdapter
+from collections.abc import Iterator
+
+from adapters.exact.adapter import CHECKED_MOVE_KEY, ExactAdapter, division_markers
 from adapters.exact.client import EXACT_HTTP, HOSTS, OAUTH
 from connector.config import ConnectionConfig, CredentialConfig, config_path
 from connector.http import ApiClient
 from connector.model import Administration
-from connector.packages import PackageSpec, SandboxSpec
+from connector.packages import CredentialCheck, PackageSpec, SandboxSpec
 from connector.ports import Adapter, StateReader
 from connector.sandbox import RunningServer
 
@@ -17,7 +19,7 @@ def _limiter_key(credential: CredentialConfig, division: str | None) -> str:
     return f"exact:{credential.host}:{credential.client_id}:{division or 'me'}"
 
 
-def _administrations(api: ApiClient) -> list[Administration]:
+def _administrations(api: ApiClient) -> Iterator[Administration]:
     return ExactAdapter(api, connection_id="-", division="0").administrations()
 
 
@@ -81,4 +83,6 @@ PACKAGE = PackageSpec(
     ),
     # Exact divisions are numbers that stay stable when a division is renamed.
     connection_name=lambda administration: f"exact-{administration.source_id}",
+    # §4: the move dates of every division of a grant in one paged system/Divisions read per cycle.
+    credential_check=CredentialCheck(read=division_markers, key=CHECKED_MOVE_KEY),
 )

@@ -31,9 +31,15 @@ also returns are not waste: payment behaviour (days to pay, days late) is comput
 
 **Division moves** (§4 "Resync trigger"): when Exact moves a division to another database, its
 Timestamps restart, so a stored cursor would silently hide every later change. Every sync therefore
-reads ``system/Divisions.DivisionMoveDate`` (and ``DivisionHRLinkUnlinkDate``, which §4 names "likewise")
-for this division once (one fixed call; ``current/Me`` has no such field, §1.5) and each stream stores the
-dates it read under in its bookmark. When they differ from the bookmark's, that stream starts again from
+knows ``system/Divisions.DivisionMoveDate`` (and ``DivisionHRLinkUnlinkDate``, which §4 names "likewise")
+of its division, and each stream stores the dates it read under in its bookmark. Under ``arconnect serve``
+the scheduler reads them for every division of a credential in one paged call per cycle
+(:func:`division_markers`, ceil(divisions / 60) calls, §2.3) and hands each sync its answer through the
+adapter state (:data:`CHECKED_MOVE_KEY`); a sync without such an answer (``arconnect sync``, or a division
+the cycle's read did not list) asks for its own division once (one call; ``current/Me`` has no such
+field, §1.5). An answer up to one cycle old can miss a move of the last minutes: that sync reads from
+the old cursor, finds nothing below it or stores rows under the old move date, and the next cycle's
+answer starts the streams again, so the move costs one cycle of delay, never a lost row. When they differ from the bookmark's, that stream starts again from
 ``Timestamp gt 1`` (accounts, terms and ``sync/Deleted``): a clean full resync. Nothing is duplicated (every record is keyed on Exact's ID and
 upserted, terms regroup by ID) and nothing is lost (the bookmark changes only with a stored page; a
 resync killed half-way resumes from its own new cursor, and a stream that did not yet resync still
@@ -100,6 +106,11 @@ TERM_FIELDS = (
 DELETED_FIELDS = "EntityKey,EntityType,Timestamp"
 #: §1.5/§4: the division's resync triggers, read once per sync.
 DIVISION_FIELDS = "Code,DivisionMoveDate,DivisionHRLinkUnlinkDate"
+#: §1.5: what linking lists of each division.
+LINK_FIELDS = "Code,Description,Country,Currency,Current,Status"
+#: Adapter-state key under which a sync is handed its division's move marker, read for the whole
+#: credential once per scheduling cycle (connector.packages.CredentialCheck).
+CHECKED_MOVE_KEY = "checked:division-move"
 #: §4 "First run: Timestamp gt 1".
 FIRST_TIMESTAMP = 1
 
@@ -144,6 +155,31 @@ def _max_timestamp(rows: list[dict[str, Any]], current: int, endpoint: str) -> i
     return best
 
 
+def move_marker(row: Mapping[str, Any]) -> str | None:
+    """A division's resync marker as Exact sends it: ``DivisionMoveDate`` (``/Date(ms)/``), followed by
+    ``;hr=`` and ``DivisionHRLinkUnlinkDate`` when that one is set; None when neither is.
+
+    Compared as sent, never parsed: only a change matters, and a text compare cannot be fooled by the
+    time zone the reference leaves open (§2.6).
+    """
+    moved, hr_link = row.get("DivisionMoveDate"), row.get("DivisionHRLinkUnlinkDate")
+    marker = (str(moved) if moved else "") + (f";hr={hr_link}" if hr_link else "")
+    return marker or None
+
+
+def division_markers(api: ApiClient, division: str) -> dict[str, str | None]:
+    """The move marker of every division the grant reaches: ``system/Divisions`` paged at 60 rows (§2.3),
+    asked through ``division`` (any division of the grant; §1.5: the list holds every division the user
+    may reach and ticked, whichever division is in the URL)."""
+    url = f"/api/v1/{division}/system/Divisions?$select={DIVISION_FIELDS}"
+    markers: dict[str, str | None] = {}
+    for rows, _ in odata_rows(api, url, endpoint="system/Divisions"):
+        for row in rows:
+            if row.get("Code") is not None:
+                markers[str(row["Code"])] = move_marker(row)
+    return markers
+
+
 class ExactAdapter:
     package: ClassVar[str] = "exact"
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
@@ -178,26 +214,23 @@ class ExactAdapter:
 
     # ------------------------------------------------------------------ linking
 
-    def administrations(self) -> list[Administration]:
-        """§1.5: ``current/Me`` (no division in the URL) then ``system/Divisions``."""
+    def administrations(self) -> Iterator[Administration]:
+        """§1.5: ``current/Me`` (no division in the URL) then ``system/Divisions``, 60 a page (§2.3):
+        linking N divisions costs ceil(N / 60) + 1 calls, yielded as each page arrives."""
         me_rows = next(odata_rows(self.api, "/api/v1/current/Me?$select=CurrentDivision,FullName", endpoint="current/Me"))[0]
         if not me_rows:
             raise MappingError("Exact Online: current/Me returned no user")
         current = me_rows[0].get("CurrentDivision")
-        url = f"/api/v1/{current}/system/Divisions?$select=Code,Description,Country,Currency,Current,Status"
-        result: list[Administration] = []
+        url = f"/api/v1/{current}/system/Divisions?$select={LINK_FIELDS}"
         for rows, _ in odata_rows(self.api, url, endpoint="system/Divisions"):
             for row in rows:
-                result.append(
-                    Administration(
-                        source_id=str(row["Code"]),
-                        name=str(row.get("Description") or row["Code"]).strip(),
-                        country=(str(row.get("Country") or "").strip().upper() or None),
-                        currency=(str(row.get("Currency") or "").strip().upper() or None),
-                        is_current=bool(row.get("Current")) or row.get("Code") == current,
-                    )
+                yield Administration(
+                    source_id=str(row["Code"]),
+                    name=str(row.get("Description") or row["Code"]).strip(),
+                    country=(str(row.get("Country") or "").strip().upper() or None),
+                    currency=(str(row.get("Currency") or "").strip().upper() or None),
+                    is_current=bool(row.get("Current")) or row.get("Code") == current,
                 )
-        return result
 
     def on_remove(self) -> None:
         """Exact needs nothing when a division is unlinked; the grant itself stays with the user."""
@@ -217,23 +250,25 @@ class ExactAdapter:
     # ------------------------------------------------------------------ feeds
 
     def division_move_date(self) -> str | None:
-        """§4: ``system/Divisions.DivisionMoveDate`` of this division as Exact sends it (``/Date(ms)/``), followed
-        by ``;hr=`` and ``DivisionHRLinkUnlinkDate`` when that one is set; None when neither is.
+        """This division's move marker (:func:`move_marker`): the one this scheduling cycle read for the
+        whole credential when the sync was handed it (:data:`CHECKED_MOVE_KEY`), else read now.
 
-        Compared as sent, never parsed: only a change matters, and a text compare cannot be fooled by the
-        time zone the reference leaves open (§2.6). Filtering ``system/Divisions`` on ``Code`` keeps this to
-        one call even for an accountant who reaches hundreds of divisions (60 a page, §2.3) [UNVERIFIED that
-        ``Code`` is filterable there; the reference lists no filter restrictions for this endpoint].
+        Reading it alone filters ``system/Divisions`` on ``Code``, so it stays one call even for an
+        accountant who reaches hundreds of divisions (60 a page, §2.3) [UNVERIFIED that ``Code`` is
+        filterable there; the reference lists no filter restrictions for this endpoint].
         """
         if self._move_date is None:
+            handed = self.state.get_state([CHECKED_MOVE_KEY])
+            if CHECKED_MOVE_KEY in handed:
+                answer = handed[CHECKED_MOVE_KEY]
+                self._move_date = (answer if isinstance(answer, str) else None,)
+                return self._move_date[0]
             url = f"/api/v1/{self.division}/system/Divisions?$select={DIVISION_FIELDS}&$filter=Code eq {self.division}"
             rows = next(odata_rows(self.api, url, endpoint="system/Divisions"))[0]
             row = next((r for r in rows if str(r.get("Code")) == str(self.division)), None)
             if row is None:
                 raise MappingError(f"Exact Online: division {self.division} is not in system/Divisions")
-            moved, hr_link = row.get("DivisionMoveDate"), row.get("DivisionHRLinkUnlinkDate")
-            marker = (str(moved) if moved else "") + (f";hr={hr_link}" if hr_link else "")
-            self._move_date = (marker or None,)
+            self._move_date = (move_marker(row),)
         return self._move_date[0]
 
     def _start(self, stream: str, since: str | None) -> Bookmark:

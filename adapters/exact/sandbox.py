@@ -359,9 +359,10 @@ class ExactSandbox(SandboxApp):
 
     def _reachable(self, user: UserSpec, granted: tuple[int, ...]) -> list[int]:
         """Divisions the user may reach (user card) and ticked on the consent screen (§1.5)."""
+        ticked = frozenset(granted)
         return [
             code for code in self.divisions
-            if code in granted and (user.divisions is None or code in user.divisions)
+            if code in ticked and (user.divisions is None or code in user.divisions)
         ]
 
     def _current_division(self, user: UserSpec, granted: tuple[int, ...]) -> int | None:

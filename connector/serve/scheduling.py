@@ -45,8 +45,13 @@ SYNC_MISFIRE_GRACE_SECONDS: Final = 120
 DUNNING_MISFIRE_GRACE_SECONDS: Final = 2 * 3600
 KEEPALIVE_MISFIRE_GRACE_SECONDS: Final = 3600
 KEEPALIVE_EVERY_HOURS: Final = 6
-#: First syncs after start are 0.1 s apart, over at most this many seconds, so 200 connections do not all
-#: start at once.
+#: The syncs of one interval are spread evenly over it (so 2,000 connections every 15 minutes start
+#: about 0.45 s apart, in every cycle, instead of all at once), at most this many seconds apart (so a
+#: handful of connections still all sync within their first minute).
+MAX_SYNC_GAP_SECONDS: Final = 5.0
+#: The first sync starts this long after the scheduler, after the credential checks of the cycle.
+FIRST_SYNC_AFTER_SECONDS: Final = 5.0
+#: Kept for the keep-alive's first run: after the first syncs have begun.
 START_SPREAD_SECONDS: Final = 30.0
 #: Leader key of the PostgreSQL advisory lock ("arcsched").
 LEADER_KEY: Final = 0x6172637363686564
@@ -105,16 +110,48 @@ def _func(mode: Mode, job: str) -> tuple[str, tuple[str, ...]]:
     return "connector.serve.distributed:enqueue", (job,)
 
 
+def sync_offsets(config: cfg.Config) -> dict[str, float]:
+    """Seconds after the scheduler's start of each connection's first sync: the connections of one
+    interval evenly over it, in name order, at most :data:`MAX_SYNC_GAP_SECONDS` apart. Each keeps its
+    place in every later cycle, so the load stays even (and with it the package's per-minute budget)."""
+    groups: dict[int, list[str]] = {}
+    for name in sorted(config.connections):
+        groups.setdefault(config.connections[name].sync_every_minutes, []).append(name)
+    offsets: dict[str, float] = {}
+    for minutes, members in groups.items():
+        gap = min(MAX_SYNC_GAP_SECONDS, minutes * 60 / len(members))
+        for index, name in enumerate(members):
+            offsets[name] = FIRST_SYNC_AFTER_SECONDS + gap * index
+    return offsets
+
+
+def check_intervals(config: cfg.Config) -> dict[str, int]:
+    """Credentials whose package has a :class:`~connector.packages.CredentialCheck`, each with the shortest
+    sync interval of its connections: its check runs once per cycle, at the cycle's start."""
+    from connector.packages import package_spec
+
+    intervals: dict[str, int] = {}
+    for connection in config.connections.values():
+        if package_spec(connection.package).credential_check is None:
+            continue
+        current = intervals.get(connection.credential)
+        minutes = connection.sync_every_minutes
+        intervals[connection.credential] = minutes if current is None else min(current, minutes)
+    return intervals
+
+
 def job_specs(config: cfg.Config, *, mode: Mode = "direct", now: datetime | None = None) -> list[JobSpec]:
     """Every job of the configuration: per connection a sync and (with ``apply_at``) a dunning run,
-    per credential a token keep-alive."""
+    per credential a token keep-alive and, where the package has one, the cycle's credential check
+    (Exact: every division's move date in one paged read, handed to each sync)."""
     start = now or datetime.now(ZoneInfo("UTC"))
     names = sorted(config.connections)
+    offsets = sync_offsets(config)
     specs: list[JobSpec] = []
-    for index, name in enumerate(names):
+    for name in names:
         connection = config.connections[name]
         func, prefix = _func(mode, "sync")
-        spread = min(START_SPREAD_SECONDS, 0.1 * index)
+        spread = offsets[name]
         specs.append(
             JobSpec(
                 id=f"sync:{name}",
@@ -138,6 +175,18 @@ def job_specs(config: cfg.Config, *, mode: Mode = "direct", now: datetime | None
                 )
             )
     used = sorted({config.connections[n].credential for n in names})
+    for index, (credential, minutes) in enumerate(sorted(check_intervals(config).items())):
+        func, prefix = _func(mode, "check")
+        specs.append(
+            JobSpec(
+                id=f"check:{credential}",
+                func=func,
+                args=(*prefix, credential),
+                trigger=IntervalTrigger(minutes=minutes, start_date=start, timezone="UTC"),
+                misfire_grace_time=SYNC_MISFIRE_GRACE_SECONDS,
+                first_run=start + timedelta(seconds=min(FIRST_SYNC_AFTER_SECONDS, 0.1 * index)),
+            )
+        )
     for credential in used:
         func, prefix = _func(mode, "keepalive")
         specs.append(

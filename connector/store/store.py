@@ -16,7 +16,7 @@ import hashlib
 import json
 import os
 import socket
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -596,6 +596,25 @@ class Store:
                 rows = conn.execute(sa.select(s.key, s.value).where(s.connection_id == connection_id, s.key.in_(chunk)))
                 found.update({row.key: row.value for row in rows})
         return found
+
+    def save_checked(self, key: str, answers: Mapping[str, str | None], read_at: datetime) -> None:
+        """Keep what one read per credential answered for each of its connections (connection id →
+        answer; ``connector.packages.CredentialCheck``), all in one transaction."""
+        rows = [
+            {"connection_id": connection_id, "key": f"cycle:{key}",
+             "value": {"answer": answer, "read_at": read_at.astimezone(UTC).isoformat()}, "updated_at": read_at}
+            for connection_id, answer in sorted(answers.items())
+        ]
+        with self._writer.begin() as conn:
+            self._upsert(conn, t.adapter_state, rows, ["connection_id", "key"])
+
+    def checked(self, connection_id: str, key: str) -> tuple[str | None, datetime] | None:
+        """The connection's latest answer under ``key`` and when it was read; None when there is none."""
+        value = self.get_state(connection_id, [f"cycle:{key}"]).get(f"cycle:{key}")
+        if not isinstance(value, dict) or "read_at" not in value:
+            return None
+        answer = value.get("answer")
+        return (answer if isinstance(answer, str) else None), datetime.fromisoformat(str(value["read_at"]))
 
     # -- reads -------------------------------------------------------------------------------
 

@@ -302,6 +302,13 @@ runs = sa.Table(
     #: ``host:pid`` of the process that ran it (migration 0002).
     sa.Column("runner", sa.String(200)),
     sa.Index("ix_runs_connection", "connection_id", "started_at"),
+    #: Only the runs in flight (migration 0006): what ``close_abandoned_runs`` looks for before every sync.
+    sa.Index(
+        "ix_runs_unfinished",
+        "connection_id",
+        sqlite_where=sa.text("finished_at IS NULL"),
+        postgresql_where=sa.text("finished_at IS NULL"),
+    ),
 )
 
 #: Problems reported at most once a day (migration 0002): ``subject`` is ``connection:<id>`` or

@@ -95,10 +95,10 @@ def assert_store_equals_truth(rig: Rig) -> None:
     assert stored["payments"] == truth["payments"]
 
 
-def signed_in_client(app: ExactSandbox) -> httpx.Client:
-    """Consent for the division, code exchange (§1.2, §1.3), and a client with the bearer token."""
+def signed_in_client(app: ExactSandbox, divisions: list[int] | None = None) -> httpx.Client:
+    """Consent for the division (or ``divisions``), code exchange (§1.2, §1.3), and a client with the bearer token."""
     app.register_client(CLIENT_ID, SECRET, REDIRECT)
-    landing = app.approve(CLIENT_ID, REDIRECT, "st4te", [DIVISION])
+    landing = app.approve(CLIENT_ID, REDIRECT, "st4te", divisions or [DIVISION])
     code = parse_qs(urlparse(landing).query)["code"][0]
     with httpx.Client(transport=transport(app), base_url=BASE) as http:
         token = http.post("/api/oauth2/token", data={

@@ -15,10 +15,16 @@ from decimal import Decimal
 
 import pytest
 
+from adapters.exact.adapter import CHECKED_MOVE_KEY, ExactAdapter, division_markers
+from adapters.exact.client import EXACT_HTTP
+from adapters.exact.sandbox import DivisionSpec, ExactSandbox
 from adapters.exact.sandbox_data import INITIAL_TS_BASE
+from connector.http import ApiClient
+from connector.ratelimit import RateLimiter
+from connector.runtime import StoreStateReader
 from connector.sync import StreamReport
 
-from .conftest import DIVISION, Rig, assert_store_equals_truth
+from .conftest import CONNECTION, DIVISION, Rig, assert_store_equals_truth, signed_in_client
 
 
 class Crash(Exception):
@@ -149,3 +155,63 @@ def test_a_stream_killed_before_it_resynced_still_resyncs_on_the_next_run(rig: R
     rig.sync()
     assert rig.adapters[-1].resynced == ["open_items"]  # the debtors had already stored the new move date
     assert_store_equals_truth(rig)
+
+
+# --------------------------------------------------------------------------- one read per credential and cycle
+#
+# Under ``arconnect serve`` the move dates of every division of a credential are read in one paged call per
+# scheduling cycle (``division_markers``, 60 divisions a page) and each sync is handed its division's answer
+# (issue 15 §3): a quiet incremental sync then costs three calls instead of four.
+
+
+def handed_adapter(rig: Rig) -> ExactAdapter:
+    marker = division_markers(rig.api, str(DIVISION))[str(DIVISION)]
+    adapter = ExactAdapter(rig.api, connection_id=CONNECTION, division=str(DIVISION),
+                           state=StoreStateReader(rig.store, CONNECTION, {CHECKED_MOVE_KEY: marker}))
+    rig.adapters.append(adapter)
+    return adapter
+
+
+def test_a_sync_handed_the_cycles_move_date_asks_nothing_more_and_a_quiet_one_costs_three_calls(rig: Rig) -> None:
+    rig.sync()
+    before = rig.calls()
+    adapter = handed_adapter(rig)
+    after_check = rig.calls()
+    assert after_check["system/Divisions"] - before["system/Divisions"] == 1  # the cycle's read (one page)
+
+    report = rig.sync(adapter)
+
+    calls = {k: v - after_check.get(k, 0) for k, v in rig.calls().items() if v - after_check.get(k, 0)}
+    assert calls == {"sync/CRM/Accounts": 1, "sync/Cashflow/PaymentTerms": 1, "sync/Deleted": 1}
+    assert report.stored == 0
+    assert_store_equals_truth(rig)
+
+
+def test_a_move_is_seen_through_the_handed_answer_and_resyncs(rig: Rig) -> None:
+    rig.sync()
+    rig.app.move_division(DIVISION)
+    change_the_books(rig)
+    adapter = handed_adapter(rig)
+    before = rig.calls()
+
+    rig.sync(adapter)
+
+    assert adapter.resynced == ["debtors", "open_items"]
+    assert rig.calls()["system/Divisions"] == before["system/Divisions"]
+    assert_store_equals_truth(rig)
+
+
+def signed_in_api(app: ExactSandbox, divisions: list[int]) -> ApiClient:
+    return ApiClient(signed_in_client(app, divisions), EXACT_HTTP, limiter_key="exact-test:many", limiter=RateLimiter())
+
+
+def test_the_cycles_read_pages_through_every_division_at_60_a_page() -> None:
+    specs = tuple(DivisionSpec(code=500 + i, description=f"D {i}", accounts=1, terms=1) for i in range(130))
+    app = ExactSandbox(divisions=specs)
+    app.move_division(577)
+    api = signed_in_api(app, [s.code for s in specs])
+    markers = division_markers(api, "500")
+    assert sorted(markers) == sorted(str(s.code) for s in specs)
+    assert app.calls["system/Divisions"] == 3  # ceil(130 / 60)
+    assert [code for code, marker in markers.items() if marker] == ["577"]
+    assert markers["577"] is not None and markers["577"].startswith("/Date(")

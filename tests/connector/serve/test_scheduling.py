@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,6 +16,7 @@ from connector.serve.scheduling import (
     BusinessDayTrigger,
     Leadership,
     build_scheduler,
+    job_specs,
 )
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -74,7 +76,10 @@ def config_with(tmp_path: Path) -> cfg.Config:
 def test_jobs_are_declared_from_the_configuration_with_explicit_ids_and_stated_limits(tmp_path: Path) -> None:
     scheduler = build_scheduler(config_with(tmp_path), workers=3)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert sorted(jobs) == ["dunning:exact-101", "keepalive:exact-nl", "sync:exact-101", "sync:exact-202"]
+    assert sorted(jobs) == ["check:exact-nl", "dunning:exact-101", "keepalive:exact-nl", "sync:exact-101",
+                            "sync:exact-202"]
+    assert jobs["check:exact-nl"].func_ref == "connector.serve.jobs:check_job"
+    assert jobs["check:exact-nl"].trigger.interval == timedelta(minutes=10)  # the credential's shortest interval
     assert jobs["sync:exact-101"].func_ref == "connector.serve.jobs:sync_job"
     assert jobs["sync:exact-101"].args == ("exact-101",)
     assert jobs["sync:exact-101"].trigger.interval == timedelta(minutes=10)
@@ -95,6 +100,43 @@ def test_with_a_queue_the_scheduler_only_enqueues(tmp_path: Path) -> None:
     assert {job.func_ref for job in jobs.values()} == {"connector.serve.distributed:enqueue"}
     assert jobs["sync:exact-101"].args == ("sync", "exact-101")
     assert jobs["dunning:exact-101"].args == ("dunning", "exact-101")
+    assert jobs["check:exact-nl"].args == ("check", "exact-nl")
+
+
+def firm(connections: int, minutes: int = 15) -> cfg.Config:
+    credentials = {f"firm-{k}": cfg.CredentialConfig(name=f"firm-{k}", package="exact",
+                                                     host="https://start.exactonline.nl", client_id="x")
+                   for k in range(4)}
+    return cfg.Config(credentials=credentials, connections={
+        f"exact-{n:05d}": cfg.ConnectionConfig(name=f"exact-{n:05d}", credential=f"firm-{n % 4}", package="exact",
+                                               administration=str(n), sync_every_minutes=minutes)
+        for n in range(connections)
+    })
+
+
+def test_two_thousand_syncs_are_spread_evenly_over_their_interval_after_the_checks() -> None:
+    start = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    specs = job_specs(firm(2000), now=start)
+    syncs = sorted(s.first_run for s in specs if s.id.startswith("sync:") and s.first_run is not None)
+    checks = [s.first_run for s in specs if s.id.startswith("check:") and s.first_run is not None]
+    assert len(syncs) == 2000 and len(checks) == 4
+    assert max(checks) < syncs[0]  # each cycle's answers are there before its first sync
+    gaps = {round((b - a).total_seconds(), 3) for a, b in itertools.pairwise(syncs)}
+    assert gaps == {0.45}  # 15 minutes / 2,000
+    assert syncs[-1] - syncs[0] < timedelta(minutes=15)
+    # no minute of the interval holds more than its share
+    per_minute: dict[int, int] = {}
+    for moment in syncs:
+        minute = int((moment - syncs[0]).total_seconds() // 60)
+        per_minute[minute] = per_minute.get(minute, 0) + 1
+    assert len(per_minute) == 15 and max(per_minute.values()) <= 134
+
+
+def test_a_few_connections_start_a_few_seconds_apart_not_minutes() -> None:
+    start = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    offsets = sorted((s.first_run - start).total_seconds() for s in job_specs(firm(3, minutes=1), now=start)
+                     if s.id.startswith("sync:") and s.first_run is not None)
+    assert offsets == [5.0, 10.0, 15.0]
 
 
 def test_only_one_process_leads_per_database_and_another_takes_over(tmp_path: Path) -> None:

@@ -50,7 +50,9 @@ def test_a_standby_takes_over_from_a_killed_leader_and_nothing_is_lost(
         wait_until(all_synced_by_the_second, 40, "the second process to take over and sync everything")
         runs = runs_of(store)
         interrupted = [r for r in runs if r.outcome == "interrupted"]
-        assert {r.connection_id for r in interrupted} == set(linked.connections)
+        # The syncs start a few seconds apart (the scheduler spreads them), so the kill catches at least
+        # the one that was half-way; whatever it caught was closed as interrupted and synced again.
+        assert interrupted and {r.connection_id for r in interrupted} <= set(linked.connections)
         assert any(0 < partly[c] < len(linked.truth(c)["items"]) for c in linked.connections)
         assert all(r.runner and r.runner.endswith(f":{first.pid}") for r in interrupted)
         assert not [r for r in runs if r.outcome == "failed"]
@@ -60,4 +62,4 @@ def test_a_standby_takes_over_from_a_killed_leader_and_nothing_is_lost(
     finally:
         store.close()
     leading = [json.loads(line) for line in serve_processes.log(1).splitlines() if '"leader"' in line]
-    assert leading and leading[0]["jobs"] == 4  # 3 syncs + 1 keep-alive, rebuilt from the configuration
+    assert leading and leading[0]["jobs"] == 5  # 3 syncs, a keep-alive and a move-date check, rebuilt from the configuration
