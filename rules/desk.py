@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
+from itertools import pairwise
 
 from connector.errors import ConfigError
 
@@ -81,7 +82,7 @@ def explicit_schedule(rows: Iterable[tuple[date, Decimal]]) -> tuple[Instalment,
     out = tuple(Instalment(due, amount) for due, amount in rows)
     if not out:
         raise ConfigError("a schedule has at least one instalment")
-    for earlier, later in zip(out, out[1:], strict=False):
+    for earlier, later in pairwise(out):
         if later.due <= earlier.due:
             raise ConfigError(f"instalment dates must increase: {later.due.isoformat()} after {earlier.due.isoformat()}")
     if any(i.amount <= 0 for i in out):

@@ -240,11 +240,16 @@ def _dunning(
             level, mine = 0, _NONE
         else:
             level, mine = ladder.position(reached)
+        resumed = _resume_level(ladder, level, snapshot.resume_at.get(sid), run_date) if snapshot.resume_at else None
+        if resumed is not None:
+            level = resumed  # a broken promise or plan: the profile's step for it, due at once
         if level >= ladder.length:
             continue  # at the end of the ladder
         step = ladder.steps[level]
         anchor = step.from_
-        if anchor == "due_date":
+        if resumed is not None:
+            pass
+        elif anchor == "due_date":
             if run_date < due + ladder.deltas[level]:
                 continue
         elif anchor == "invoice_date":
@@ -284,6 +289,18 @@ def _dunning(
             if last is not None and (run_date - last).days < group.ladder.profile.min_days_between_messages:
                 continue
         actions.append(_action(ctx, debtor, group, net, netted, credits.get(group.currency, [])))
+
+
+def _resume_level(ladder: Ladder, level: int, broke_on: date | None, run_date: date) -> int | None:
+    """The level a broken promise resumes at (the profile's ``broken_promise_step``), when the item
+    has not reached it yet; None leaves the ladder as it is."""
+    name = ladder.profile.broken_promise_step
+    if broke_on is None or name is None or broke_on > run_date:
+        return None
+    target = ladder.index.get(name)
+    if target is None or level > target:
+        return None
+    return target
 
 
 _COSTS_KIND = {

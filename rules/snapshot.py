@@ -97,6 +97,9 @@ class Snapshot:
     #: arconnect paused there and has not resumed (from the journal)
     pauses_source_reminders: bool = False
     paused_in_source: set[str] = field(default_factory=set)
+    #: items of a broken promise or payment plan → the day it broke: they resume the ladder at
+    #: their profile's ``broken_promise_step`` (rules/desk.py)
+    resume_at: dict[str, date] = field(default_factory=dict)
 
     def item_count(self) -> int:
         return sum(len(items) for items in self.items_by_debtor.values())

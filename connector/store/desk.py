@@ -1,0 +1,397 @@
+"""The desk's rows in the store: disputes, promises and payment plans, daily receivable snapshots,
+and the dated facts the KPIs are computed from (tables of migration 0005).
+
+Every query is scoped by connection id. A dispute about a whole debtor is kept in ``disputes``
+with ``item_source_id`` = ``debtor:<id>`` (the table's unique index allows one open dispute per
+item, so one per debtor too) and pauses every open item of that debtor.
+
+Promises and plans share ``payment_plans``: the pause of the planner is ``agreed_on ≤ day ≤
+ends_on`` (:meth:`connector.store.Store.items_under_plan`), so closing an agreement (kept,
+broken, cancelled) also moves ``ends_on`` to the day before it closed, which ends the pause.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from connector.errors import ConfigError
+from connector.store import tables as t
+from connector.store.store import Store
+from rules.desk import FINAL, AgreementState, Instalment
+from rules.kpi import Fact, How, Position, Settlement, StepAction
+
+DEBTOR_SCOPE = "debtor:"
+OPEN_STATUSES = ("open", "disputed")
+KPI_KINDS = ("invoice", "credit_note")
+DISPUTE_CATEGORIES = ("price", "quality", "delivery", "quantity", "not_ordered", "invoice_error", "other")
+#: journal states that mean a step went out (for "actions per step")
+SENT_STATES = ("done", "already_true")
+
+
+@dataclass(frozen=True)
+class DisputeRow:
+    id: int
+    connection_id: str
+    item_source_id: str | None  # None: the whole debtor
+    debtor_source_id: str | None
+    category: str
+    reason: str
+    note: str | None
+    opened_on: date
+    review_on: date | None
+    resolved_on: date | None
+    source: str  # arconnect | package
+
+    def past_review(self, day: date) -> bool:
+        return self.resolved_on is None and self.review_on is not None and self.review_on < day
+
+
+@dataclass(frozen=True)
+class AgreementRow:
+    id: int
+    connection_id: str
+    kind: str  # promise | plan
+    debtor_source_id: str
+    item_source_ids: tuple[str, ...]
+    agreed_on: date
+    ends_on: date
+    state: AgreementState
+    currency: str | None
+    amount: Decimal | None
+    costs: Decimal | None
+    schedule: tuple[Instalment, ...]
+    grace_days: int
+    closed_on: date | None
+    note: str | None
+
+
+def _dispute(row: sa.Row[Any]) -> DisputeRow:
+    item = row.item_source_id
+    whole = item.startswith(DEBTOR_SCOPE)
+    return DisputeRow(
+        id=row.id, connection_id=row.connection_id, item_source_id=None if whole else item,
+        debtor_source_id=row.debtor_source_id or (item[len(DEBTOR_SCOPE):] if whole else None),
+        category=row.category, reason=row.reason, note=row.note, opened_on=row.opened_on, review_on=row.review_on,
+        resolved_on=row.resolved_on, source=row.source,
+    )
+
+
+def _agreement(row: sa.Row[Any]) -> AgreementRow:
+    raw = row.schedule or {}
+    instalments = tuple(Instalment(date.fromisoformat(i["due"]), Decimal(i["amount"])) for i in raw.get("instalments", ()))
+    return AgreementRow(
+        id=row.id, connection_id=row.connection_id, kind=row.kind, debtor_source_id=row.debtor_source_id,
+        item_source_ids=tuple(row.item_source_ids or ()), agreed_on=row.agreed_on, ends_on=row.ends_on,
+        state=AgreementState(row.state), currency=row.currency, amount=row.amount, costs=row.costs,
+        schedule=instalments, grace_days=row.grace_days or 0, closed_on=row.closed_on, note=row.note,
+    )
+
+
+class Desk:
+    """Repository of the desk over an open :class:`~connector.store.Store`."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._engine = store.engine
+        self._writer = store.engine.execution_options(arconnect_write=True)
+
+    def _insert(self, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+        return postgresql.insert(table) if self.store.dialect == "postgresql" else sqlite.insert(table)
+
+    # -- disputes ------------------------------------------------------------------------------
+
+    def add_dispute(
+        self, connection_id: str, *, debtor: str, item: str | None, category: str, reason: str, opened_on: date,
+        review_on: date | None = None, note: str | None = None, source: str = "arconnect",
+    ) -> DisputeRow:
+        """Open a dispute on an item or (``item`` None) a whole debtor; an open one is kept as it is."""
+        if category not in DISPUTE_CATEGORIES:
+            raise ConfigError(f"unknown dispute category {category!r} (one of: {', '.join(DISPUTE_CATEGORIES)})")
+        if review_on is not None and review_on < opened_on:
+            raise ConfigError("the review date cannot be before the dispute was opened")
+        key = item if item is not None else DEBTOR_SCOPE + debtor
+        row = {
+            "connection_id": connection_id, "item_source_id": key, "debtor_source_id": debtor, "opened_on": opened_on,
+            "reason": reason, "resolved_on": None, "category": category, "note": note, "review_on": review_on,
+            "source": source,
+        }
+        d = t.disputes.c
+        with self._writer.begin() as conn:
+            conn.execute(self._insert(t.disputes).values(row).on_conflict_do_nothing())
+            found = conn.execute(
+                sa.select(t.disputes).where(d.connection_id == connection_id, d.item_source_id == key, d.resolved_on.is_(None))
+            ).one()
+        return _dispute(found)
+
+    def resolve_dispute(self, connection_id: str, dispute_id: int, on: date) -> DisputeRow:
+        d = t.disputes.c
+        with self._writer.begin() as conn:
+            found = conn.execute(sa.select(t.disputes).where(d.connection_id == connection_id, d.id == dispute_id)).one_or_none()
+            if found is None:
+                raise ConfigError(f"no dispute {dispute_id} in {connection_id}")
+            if found.resolved_on is None:
+                conn.execute(sa.update(t.disputes).where(d.id == dispute_id).values(resolved_on=on))
+            found = conn.execute(sa.select(t.disputes).where(d.id == dispute_id)).one()
+        return _dispute(found)
+
+    def disputes(self, connection_id: str, *, open_only: bool = False, debtor: str | None = None) -> list[DisputeRow]:
+        d = t.disputes.c
+        statement = sa.select(t.disputes).where(d.connection_id == connection_id).order_by(d.opened_on, d.id)
+        if open_only:
+            statement = statement.where(d.resolved_on.is_(None))
+        with self._engine.connect() as conn:
+            rows = [_dispute(r) for r in conn.execute(statement)]
+        return [r for r in rows if debtor is None or r.debtor_source_id == debtor]
+
+    def paused_by_disputes(self, connection_id: str, day: date) -> set[str]:
+        """Items whose dunning a dispute pauses on ``day``: open disputes whose review date has not
+        passed; a dispute about a whole debtor pauses each of its open items."""
+        items: set[str] = set()
+        debtors: set[str] = set()
+        for dispute in self.disputes(connection_id, open_only=True):
+            if dispute.past_review(day):
+                continue
+            if dispute.item_source_id is not None:
+                items.add(dispute.item_source_id)
+            elif dispute.debtor_source_id is not None:
+                debtors.add(dispute.debtor_source_id)
+        if debtors:
+            i = t.open_items.c
+            statement = sa.select(i.source_id).where(
+                i.connection_id == connection_id, i.debtor_source_id.in_(sorted(debtors)), i.status.in_(OPEN_STATUSES),
+                i.deleted_at.is_(None),
+            )
+            with self._engine.connect() as conn:
+                items.update(conn.execute(statement).scalars())
+        return items
+
+    # -- promises and plans --------------------------------------------------------------------
+
+    def add_agreement(
+        self, connection_id: str, *, kind: str, debtor: str, items: Sequence[str], agreed_on: date,
+        schedule: Sequence[Instalment], grace_days: int, currency: str, costs: Decimal | None = None,
+        note: str | None = None,
+    ) -> AgreementRow:
+        if kind not in ("promise", "plan"):
+            raise ConfigError(f"unknown agreement kind {kind!r}")
+        if not items:
+            raise ConfigError(f"a {kind} covers at least one item")
+        if not schedule:
+            raise ConfigError(f"a {kind} has at least one date")
+        if schedule[0].due < agreed_on:
+            raise ConfigError(f"the first date {schedule[0].due.isoformat()} is before the day it was agreed")
+        if grace_days < 0:
+            raise ConfigError("grace days cannot be negative")
+        row = {
+            "connection_id": connection_id, "debtor_source_id": debtor, "item_source_ids": sorted(set(items)),
+            "agreed_on": agreed_on, "ends_on": schedule[-1].due + timedelta(days=grace_days), "kind": kind,
+            "state": AgreementState.ACTIVE.value, "currency": currency,
+            "amount": sum((i.amount for i in schedule), Decimal(0)), "costs": costs,
+            "schedule": {"instalments": [{"due": i.due.isoformat(), "amount": str(i.amount)} for i in schedule]},
+            "grace_days": grace_days, "closed_on": None, "note": note,
+        }
+        with self._writer.begin() as conn:
+            new_id = int(conn.execute(sa.insert(t.payment_plans).values(row).returning(t.payment_plans.c.id)).scalar_one())
+        return self.agreement(connection_id, new_id)
+
+    def agreement(self, connection_id: str, agreement_id: int) -> AgreementRow:
+        p = t.payment_plans.c
+        with self._engine.connect() as conn:
+            found = conn.execute(
+                sa.select(t.payment_plans).where(p.connection_id == connection_id, p.id == agreement_id)
+            ).one_or_none()
+        if found is None:
+            raise ConfigError(f"no promise or plan {agreement_id} in {connection_id}")
+        return _agreement(found)
+
+    def agreements(
+        self, connection_id: str, *, kind: str | None = None, states: Iterable[AgreementState] | None = None,
+        debtor: str | None = None,
+    ) -> list[AgreementRow]:
+        p = t.payment_plans.c
+        statement = sa.select(t.payment_plans).where(p.connection_id == connection_id).order_by(p.agreed_on, p.id)
+        if kind is not None:
+            statement = statement.where(p.kind == kind)
+        if states is not None:
+            statement = statement.where(p.state.in_([s.value for s in states]))
+        if debtor is not None:
+            statement = statement.where(p.debtor_source_id == debtor)
+        with self._engine.connect() as conn:
+            return [_agreement(r) for r in conn.execute(statement)]
+
+    def close_agreement(self, connection_id: str, agreement_id: int, state: AgreementState, on: date) -> AgreementRow:
+        """Close an active agreement (kept, completed, broken, cancelled) on ``on``; its pause ends
+        the day before. A closed one stays as it was closed."""
+        if state not in FINAL:
+            raise ConfigError(f"{state.value} is not a way an agreement ends")
+        current = self.agreement(connection_id, agreement_id)
+        if current.state != AgreementState.ACTIVE:
+            return current
+        p = t.payment_plans.c
+        ends = min(current.ends_on, on - timedelta(days=1))
+        with self._writer.begin() as conn:
+            conn.execute(
+                sa.update(t.payment_plans)
+                .where(p.connection_id == connection_id, p.id == agreement_id, p.state == AgreementState.ACTIVE.value)
+                .values(state=state.value, closed_on=on, ends_on=max(ends, current.agreed_on - timedelta(days=1)))
+            )
+        return self.agreement(connection_id, agreement_id)
+
+    def resume_at(self, connection_id: str) -> dict[str, date]:
+        """Items of broken agreements → the day the latest one broke (the planner resumes them at the
+        profile's ``broken_promise_step``)."""
+        out: dict[str, date] = {}
+        for agreement in self.agreements(connection_id, states=[AgreementState.BROKEN]):
+            if agreement.closed_on is None:
+                continue
+            for item in agreement.item_source_ids:
+                if item not in out or out[item] < agreement.closed_on:
+                    out[item] = agreement.closed_on
+        return out
+
+    # -- items and payments --------------------------------------------------------------------
+
+    def open_amounts(self, connection_id: str, items: Sequence[str]) -> dict[str, tuple[Decimal, str, str]]:
+        """item id → (open amount, currency, status) of the items (deleted ones are left out)."""
+        i = t.open_items.c
+        statement = sa.select(i.source_id, i.open_amount, i.currency, i.status).where(
+            i.connection_id == connection_id, i.source_id.in_(list(items)), i.deleted_at.is_(None)
+        )
+        with self._engine.connect() as conn:
+            return {r.source_id: (r.open_amount, r.currency, r.status) for r in conn.execute(statement)}
+
+    def payments_towards(self, connection_id: str, items: Sequence[str], since: date) -> list[tuple[date, Decimal]]:
+        """Dated payments on any of ``items`` made on or after ``since``."""
+        wanted = set(items)
+        p = t.payments.c
+        statement = sa.select(p.item_source_ids, p.paid_on, p.amount).where(
+            p.connection_id == connection_id, p.paid_on >= since, p.deleted_at.is_(None)
+        )
+        with self._engine.connect() as conn:
+            return [(r.paid_on, r.amount) for r in conn.execute(statement) if wanted.intersection(r.item_source_ids or ())]
+
+    # -- snapshots -----------------------------------------------------------------------------
+
+    def take_snapshot(self, connection_id: str, day: date, now: datetime) -> dict[str, Position]:
+        """The receivables position at the end of ``day`` as the store knows it now, per currency;
+        taking it again the same day replaces it."""
+        i = t.open_items.c
+        statement = sa.select(i.currency, i.open_amount, i.due_date, i.invoice_date).where(
+            i.connection_id == connection_id, i.status.in_(OPEN_STATUSES), i.kind.in_(KPI_KINDS), i.deleted_at.is_(None)
+        )
+        positions: dict[str, Position] = defaultdict(Position)
+        with self._engine.connect() as conn:
+            for r in conn.execution_options(yield_per=5000).execute(statement):
+                if r.invoice_date <= day and r.open_amount:
+                    positions[r.currency].add(r.open_amount, (day - (r.due_date or r.invoice_date)).days)
+        s = t.receivable_snapshots.c
+        rows = [
+            {"connection_id": connection_id, "day": day, "currency": currency, "total": pos.total,
+             **dict(zip(_BUCKET_COLUMNS, pos.buckets, strict=True)), "items": pos.items, "taken_at": now}
+            for currency, pos in sorted(positions.items())
+        ]
+        with self._writer.begin() as conn:
+            conn.execute(sa.delete(t.receivable_snapshots).where(s.connection_id == connection_id, s.day == day))
+            if rows:
+                conn.execute(sa.insert(t.receivable_snapshots), rows)
+        return dict(positions)
+
+    def snapshots(self, connection_id: str, days: Iterable[date]) -> dict[date, dict[str, Position]]:
+        s = t.receivable_snapshots.c
+        statement = sa.select(t.receivable_snapshots).where(s.connection_id == connection_id, s.day.in_(sorted(set(days))))
+        out: dict[date, dict[str, Position]] = defaultdict(dict)
+        with self._engine.connect() as conn:
+            for r in conn.execute(statement):
+                out[r.day][r.currency] = Position(
+                    total=r.total, buckets=[getattr(r, c) for c in _BUCKET_COLUMNS], items=r.items
+                )
+        return dict(out)
+
+    # -- KPI facts -----------------------------------------------------------------------------
+
+    def facts(self, connection_id: str, *, until: date, paid_for: set[str] | None = None,
+              paid: dict[str, list[tuple[date, Decimal]]] | None = None) -> Iterator[Fact]:
+        """Every invoice and credit note dated up to ``until`` with its dated settlements.
+
+        Settlements are the payments that name the item (a payment of several items is allocated
+        to them in the order it names them, up to what each needs); what is settled beyond them is
+        dated on the day the item closed (written off when its status says so), or, for an item
+        still open, on the day the store last saw it change. ``paid`` collects the paid
+        settlements of the items in ``paid_for`` (for the effect of dunning steps).
+        """
+        i = t.open_items.c
+        p = t.payments.c
+        with self._engine.connect() as conn:
+            by_item: dict[str, list[tuple[date, Decimal]]] = defaultdict(list)
+            payments = sa.select(p.item_source_ids, p.paid_on, p.amount).where(
+                p.connection_id == connection_id, p.deleted_at.is_(None), p.paid_on <= until
+            )
+            multi: list[tuple[list[str], date, Decimal]] = []
+            for r in conn.execution_options(yield_per=5000).execute(payments):
+                ids = r.item_source_ids or []
+                if len(ids) == 1:
+                    by_item[ids[0]].append((r.paid_on, r.amount))
+                elif ids:
+                    multi.append((list(ids), r.paid_on, r.amount))
+            items = sa.select(
+                i.source_id, i.debtor_source_id, i.kind, i.invoice_date, i.due_date, i.currency, i.original_amount,
+                i.open_amount, i.status, i.closed_on, i.updated_at,
+            ).where(i.connection_id == connection_id, i.deleted_at.is_(None), i.kind.in_(KPI_KINDS), i.invoice_date <= until)
+            rows: list[Any] = list(conn.execution_options(yield_per=5000).execute(items))
+        originals = {r.source_id: r.original_amount for r in rows}
+        for ids, day, amount in multi:
+            left = amount
+            for item in ids:
+                need = originals.get(item)
+                if need is None or left <= 0:
+                    continue
+                already = sum((a for _, a in by_item.get(item, ())), Decimal(0))
+                share = min(left, max(need - already, Decimal(0)))
+                if share:
+                    by_item[item].append((day, share))
+                    left -= share
+        for r in rows:
+            settlements: list[Settlement] = [Settlement(d, a) for d, a in by_item.get(r.source_id, ())]
+            explained = sum((s.amount for s in settlements), Decimal(0))
+            gap = r.original_amount - explained - (r.open_amount if r.status in OPEN_STATUSES else Decimal(0))
+            if gap:
+                how: How = "written_off" if r.status == "written_off" else "paid"
+                on = r.closed_on or r.updated_at.date()
+                settlements.append(Settlement(max(on, r.invoice_date), gap, how))
+            settlements.sort(key=lambda s: s.day)
+            if paid is not None and paid_for is not None and r.source_id in paid_for:
+                paid[r.source_id] = [(s.day, s.amount) for s in settlements if s.how == "paid"]
+            yield Fact(
+                currency=r.currency, invoice_date=r.invoice_date, due_date=r.due_date or r.invoice_date,
+                amount=r.original_amount, settlements=tuple(settlements), kind=r.kind, debtor=r.debtor_source_id,
+            )
+
+    def step_actions(self, connection_id: str, since: date) -> list[StepAction]:
+        """Dunning steps that went out (journal ``done``/``already_true``) since ``since``."""
+        a = t.actions.c
+        statement = sa.select(a.idempotency_key, a.step, a.run_date, a.item_source_ids, a.action).where(
+            a.connection_id == connection_id, a.step.isnot(None), a.run_date >= since, a.state.in_(SENT_STATES)
+        )
+        out: list[StepAction] = []
+        with self._engine.connect() as conn:
+            for r in conn.execute(statement):
+                if "#" in r.idempotency_key:
+                    continue  # one effect of a step, not the step
+                amount = (r.action or {}).get("amount") or {}
+                if not amount:
+                    continue
+                out.append(StepAction(str(r.step), r.run_date, str(amount.get("currency")), Decimal(str(amount.get("amount"))),
+                                      tuple(r.item_source_ids or ())))
+        return out
+
+
+#: the snapshot's columns of :data:`rules.kpi.BUCKETS`, in the same order
+_BUCKET_COLUMNS = ("current", "days_1_30", "days_31_60", "days_61_90", "days_over_90")
