@@ -76,6 +76,7 @@ REMINDER_KINDS = frozenset({ActionKind.REMINDER, ActionKind.FORMAL_NOTICE})
 NOTE_KINDS: dict[ActionKind, str] = {
     ActionKind.NOTICE_OF_DEFAULT: "Ingebrekestelling verstuurd (notice of default sent)",
     ActionKind.COLLECTION_HANDOVER: "Vordering overgedragen aan incassobureau (handed over for collection)",
+    ActionKind.ADD_NOTE: "Debiteurenbeheer (credit control)",
 }
 #: Channels where arconnect sends the message itself: Moneybird records it as ``Manual`` (§7).
 OWN_CHANNELS = frozenset({"email", "letter", "registered_letter", "phone", "none"})
