@@ -31,7 +31,7 @@ from __future__ import annotations
 import calendar
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -400,7 +400,7 @@ class StepEffect:
 
 
 def step_effects(
-    span: Period, actions: Iterable[StepAction], paid: dict[str, Sequence[tuple[date, Decimal]]], within_days: int = 14
+    span: Period, actions: Iterable[StepAction], paid: Mapping[str, Sequence[tuple[date, Decimal]]], within_days: int = 14
 ) -> list[StepEffect]:
     """Per step and currency, the steps sent in the period and what was paid on their items within
     ``within_days`` days of the step (a payment after two steps counts for both)."""

@@ -278,6 +278,67 @@ class Desk:
         with self._engine.connect() as conn:
             return [(r.paid_on, r.amount) for r in conn.execute(statement) if wanted.intersection(r.item_source_ids or ())]
 
+    def debtor_names(self, connection_id: str) -> dict[str, str]:
+        """debtor id → "code name" (for reports)."""
+        d = t.debtors.c
+        statement = sa.select(d.source_id, d.code, d.name).where(d.connection_id == connection_id)
+        with self._engine.connect() as conn:
+            return {r.source_id: f"{r.code or ''} {r.name}".strip() for r in conn.execute(statement)}
+
+    def block(self, connection_id: str, debtor: str) -> tuple[str, str, date] | None:
+        """The block in force that the store knows of: (by whom, reason, since)."""
+        b = t.debtor_blocks.c
+        statement = sa.select(b.blocked_by, b.reason, b.since).where(
+            b.connection_id == connection_id, b.debtor_source_id == debtor, b.lifted_on.is_(None)
+        )
+        with self._engine.connect() as conn:
+            found = conn.execute(statement).first()
+        return None if found is None else (found.blocked_by, found.reason, found.since)
+
+    def find_debtor(self, connection_id: str, code_or_id: str) -> str:
+        """The debtor's source id from its code (as the bookkeeper knows it) or its source id."""
+        d = t.debtors.c
+        statement = sa.select(d.source_id, d.code).where(
+            d.connection_id == connection_id, d.deleted_at.is_(None), (d.code == code_or_id) | (d.source_id == code_or_id)
+        )
+        with self._engine.connect() as conn:
+            rows = list(conn.execute(statement))
+        by_code = [r.source_id for r in rows if r.code == code_or_id]
+        if len(by_code) == 1:
+            return str(by_code[0])
+        if len(rows) == 1:
+            return str(rows[0].source_id)
+        if not rows:
+            raise ConfigError(f"no debtor {code_or_id!r} in {connection_id}")
+        raise ConfigError(f"debtor code {code_or_id!r} is not unique in {connection_id}: use the source id")
+
+    def open_items_of(self, connection_id: str, debtor: str) -> list[Any]:
+        """The debtor's open items (rows with source_id, document_number, dates, amounts, status), oldest due first."""
+        i = t.open_items.c
+        statement = sa.select(
+            i.source_id, i.document_number, i.kind, i.invoice_date, i.due_date, i.currency, i.original_amount,
+            i.open_amount, i.status,
+        ).where(
+            i.connection_id == connection_id, i.debtor_source_id == debtor, i.status.in_(OPEN_STATUSES),
+            i.deleted_at.is_(None),
+        ).order_by(i.due_date, i.source_id)
+        with self._engine.connect() as conn:
+            return list(conn.execute(statement))
+
+    def find_items(self, connection_id: str, debtor: str, wanted: Sequence[str]) -> list[str]:
+        """Source ids of the debtor's open items named by document number or source id; all of
+        them when none are named."""
+        rows = self.open_items_of(connection_id, debtor)
+        if not wanted:
+            return [r.source_id for r in rows if r.open_amount > 0]
+        out: list[str] = []
+        for name in wanted:
+            match = [r.source_id for r in rows if name in (r.document_number, r.source_id)]
+            if not match:
+                raise ConfigError(f"no open item {name!r} of debtor {debtor} in {connection_id}")
+            out.append(match[0])
+        return out
+
     # -- snapshots -----------------------------------------------------------------------------
 
     def take_snapshot(self, connection_id: str, day: date, now: datetime) -> dict[str, Position]:
