@@ -135,9 +135,11 @@ def _judge_agreement(desk: Desk, agreement: AgreementRow, remind_days: int | Non
                      result: DeskCheck) -> None:
     cid = agreement.connection_id
     is_plan = agreement.kind == "plan"
-    amounts = desk.open_amounts(cid, agreement.item_source_ids)
+    states = desk.item_states(cid, agreement.item_source_ids)
+    amounts = {k: (a, cur, status) for k, (a, cur, status, _) in states.items()}
     open_left = sum((a for a, _, status in amounts.values() if status in ("open", "disputed")), Decimal(0))
     payments = desk.payments_towards(cid, agreement.item_source_ids, agreement.agreed_on)
+    payments += unexplained_reductions(agreement, states, payments, day)
     verdict = judge(agreement.schedule, payments, today=day, grace_days=agreement.grace_days, open_left=open_left,
                     remind_days_before=remind_days if is_plan else None, is_plan=is_plan)
     noun = "plan" if is_plan else "promise"
@@ -157,6 +159,33 @@ def _judge_agreement(desk: Desk, agreement: AgreementRow, remind_days: int | Non
         detail = f"Betaald / paid {verdict.paid} op / on {on.isoformat()}."
     result.events.append(DeskEvent(f"{noun} {verdict.state.value}", agreement.debtor_source_id, agreement.id, on, detail))
     result.actions.append(agreement_note(closed, verdict.state, day, detail))
+
+
+def unexplained_reductions(
+    agreement: AgreementRow, states: dict[str, tuple[Decimal, str, str, date | None]],
+    payments: Sequence[tuple[date, Decimal]], day: date,
+) -> list[tuple[date, Decimal]]:
+    """Payments the package shows only as a lower open amount (no payment record): what the covered
+    items lost since the agreement beyond the recorded payments, dated on the day an item closed or,
+    while it is still open, on ``day`` (the first check that sees it)."""
+    drops: list[tuple[date, Decimal]] = []
+    for item, start in agreement.open_at_start.items():
+        found = states.get(item)
+        if found is None:
+            continue
+        amount, _, status, closed_on = found
+        now = amount if status in ("open", "disputed") else Decimal(0)
+        if start - now > 0:
+            drops.append((closed_on or day if now == 0 else day, start - now))
+    extra = sum((a for _, a in drops), Decimal(0)) - sum((a for _, a in payments if a > 0), Decimal(0))
+    out: list[tuple[date, Decimal]] = []
+    for when, amount in sorted(drops):
+        if extra <= 0:
+            break
+        share = min(amount, extra)
+        out.append((max(when, agreement.agreed_on), share))
+        extra -= share
+    return out
 
 
 def _instalment_reminder(agreement: AgreementRow, index: int, paid: Decimal, amounts: dict[str, tuple[Decimal, str, str]],
@@ -238,3 +267,35 @@ def run_desk(name: str, day: date | None = None, *, snapshot: bool = True) -> De
             return DeskRun(found, dispatch(connection, store, rules, found.actions))
     finally:
         store.close()
+
+
+def attention(store: Store, connections: Iterable[str], day: date, *, days_back: int = 30) -> list[dict[str, str]]:
+    """What ``arconnect status`` lists for the desk: promises and plans broken in the last
+    ``days_back`` days, instalments past their date and not paid, disputes past their review date."""
+    from datetime import timedelta
+
+    desk = Desk(store)
+    since = day - timedelta(days=days_back)
+    rows: list[dict[str, str]] = []
+    for cid in connections:
+        names = desk.debtor_names(cid)
+        for agreement in desk.agreements(cid, states=[AgreementState.BROKEN, AgreementState.ACTIVE]):
+            who = names.get(agreement.debtor_source_id, agreement.debtor_source_id)
+            if agreement.state == AgreementState.BROKEN and agreement.closed_on and agreement.closed_on >= since:
+                what = "broken promise" if agreement.kind == "promise" else "plan broken (missed instalment)"
+                rows.append({"connection": cid, "what": what, "ref": str(agreement.id), "debtor": who,
+                             "since": agreement.closed_on.isoformat()})
+            elif agreement.state == AgreementState.ACTIVE and agreement.kind == "plan":
+                payments = desk.payments_towards(cid, agreement.item_source_ids, agreement.agreed_on)
+                verdict = judge(agreement.schedule, payments, today=day, grace_days=agreement.grace_days, is_plan=True)
+                index = verdict.instalment
+                if index is not None and agreement.schedule[index].due < day:
+                    rows.append({"connection": cid, "what": f"instalment {index + 1} missed (in grace)",
+                                 "ref": str(agreement.id), "debtor": who,
+                                 "since": agreement.schedule[index].due.isoformat()})
+        for dispute in desk.disputes(cid, open_only=True):
+            if dispute.past_review(day) and dispute.review_on is not None:
+                rows.append({"connection": cid, "what": "dispute past review", "ref": str(dispute.id),
+                             "debtor": names.get(dispute.debtor_source_id or "", dispute.debtor_source_id or ""),
+                             "since": dispute.review_on.isoformat()})
+    return rows

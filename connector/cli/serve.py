@@ -175,6 +175,19 @@ def status_rows() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return runs, problems
 
 
+def desk_rows() -> list[dict[str, str]]:
+    """The desk's open matters of every configured connection (connector/actions/desk.py)."""
+    from connector.actions.desk import attention
+    from connector.runtime import open_store, today
+
+    config = cfg.load_config()
+    store = open_store()
+    try:
+        return attention(store, sorted(config.connections), today())
+    finally:
+        store.close()
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def serve(
@@ -203,8 +216,9 @@ def register(app: typer.Typer) -> None:
         if format not in ("table", "json"):
             raise ConfigError("--format must be table or json")
         runs, problems = status_rows()
+        desk = desk_rows()
         if format == "json":
-            out.print_json(json.dumps({"runs": runs, "problems": problems}))
+            out.print_json(json.dumps({"runs": runs, "problems": problems, "desk": desk}))
             return
         if not runs:
             out.print("No connections yet: run 'arconnect link exact'.")
@@ -225,4 +239,9 @@ def register(app: typer.Typer) -> None:
             out.print("[bold]Needs attention[/bold] (reported once a day):")
             for p in problems:
                 out.print(f"  {p['subject']}: {p['message']} (since {p['since'][:16]}, seen {p['times']}x)",
+                          markup=False, highlight=False)
+        if desk:
+            out.print("[bold]Desk[/bold] (broken promises, missed instalments, disputes past review):")
+            for d in desk:
+                out.print(f"  {d['connection']}: {d['what']} #{d['ref']} {d['debtor']} (since {d['since']})",
                           markup=False, highlight=False)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -71,6 +71,9 @@ class AgreementRow:
     grace_days: int
     closed_on: date | None
     note: str | None
+    #: item → what was open on it when agreed (to see payments the package reports only as a
+    #: lower open amount)
+    open_at_start: dict[str, Decimal] = field(default_factory=dict)
 
 
 def _dispute(row: sa.Row[Any]) -> DisputeRow:
@@ -92,6 +95,7 @@ def _agreement(row: sa.Row[Any]) -> AgreementRow:
         item_source_ids=tuple(row.item_source_ids or ()), agreed_on=row.agreed_on, ends_on=row.ends_on,
         state=AgreementState(row.state), currency=row.currency, amount=row.amount, costs=row.costs,
         schedule=instalments, grace_days=row.grace_days or 0, closed_on=row.closed_on, note=row.note,
+        open_at_start={k: Decimal(v) for k, v in (raw.get("open_at_start") or {}).items()},
     )
 
 
@@ -195,7 +199,10 @@ class Desk:
             "agreed_on": agreed_on, "ends_on": schedule[-1].due + timedelta(days=grace_days), "kind": kind,
             "state": AgreementState.ACTIVE.value, "currency": currency,
             "amount": sum((i.amount for i in schedule), Decimal(0)), "costs": costs,
-            "schedule": {"instalments": [{"due": i.due.isoformat(), "amount": str(i.amount)} for i in schedule]},
+            "schedule": {
+                "instalments": [{"due": i.due.isoformat(), "amount": str(i.amount)} for i in schedule],
+                "open_at_start": {k: str(v[0]) for k, v in sorted(self.open_amounts(connection_id, items).items())},
+            },
             "grace_days": grace_days, "closed_on": None, "note": note,
         }
         with self._writer.begin() as conn:
@@ -261,12 +268,16 @@ class Desk:
 
     def open_amounts(self, connection_id: str, items: Sequence[str]) -> dict[str, tuple[Decimal, str, str]]:
         """item id → (open amount, currency, status) of the items (deleted ones are left out)."""
+        return {k: (a, cur, status) for k, (a, cur, status, _) in self.item_states(connection_id, items).items()}
+
+    def item_states(self, connection_id: str, items: Sequence[str]) -> dict[str, tuple[Decimal, str, str, date | None]]:
+        """item id → (open amount, currency, status, closed on) of the items (deleted ones are left out)."""
         i = t.open_items.c
-        statement = sa.select(i.source_id, i.open_amount, i.currency, i.status).where(
+        statement = sa.select(i.source_id, i.open_amount, i.currency, i.status, i.closed_on).where(
             i.connection_id == connection_id, i.source_id.in_(list(items)), i.deleted_at.is_(None)
         )
         with self._engine.connect() as conn:
-            return {r.source_id: (r.open_amount, r.currency, r.status) for r in conn.execute(statement)}
+            return {r.source_id: (r.open_amount, r.currency, r.status, r.closed_on) for r in conn.execute(statement)}
 
     def payments_towards(self, connection_id: str, items: Sequence[str], since: date) -> list[tuple[date, Decimal]]:
         """Dated payments on any of ``items`` made on or after ``since``."""
