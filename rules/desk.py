@@ -30,6 +30,7 @@ from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
 from itertools import pairwise
+from typing import Protocol
 
 from connector.errors import ConfigError
 
@@ -51,6 +52,15 @@ FINAL = frozenset({AgreementState.KEPT, AgreementState.COMPLETED, AgreementState
 class Instalment:
     due: date
     amount: Decimal
+
+
+class Due(Protocol):
+    """An amount due on a day (an :class:`Instalment`, or the store's row of one)."""
+
+    @property
+    def due(self) -> date: ...
+    @property
+    def amount(self) -> Decimal: ...
 
 
 def add_interval(day: date, months: int = 0, days: int = 0) -> date:
@@ -106,7 +116,7 @@ class Verdict:
 
 
 def judge(
-    schedule: Sequence[Instalment],
+    schedule: Sequence[Due],
     payments: Iterable[tuple[date, Decimal]],
     *,
     today: date,
@@ -157,7 +167,7 @@ def _covered_on(ordered: Sequence[tuple[date, Decimal]], needed: Decimal) -> dat
     return None
 
 
-def _allocate(schedule: Sequence[Instalment], paid: Decimal) -> tuple[Decimal, ...]:
+def _allocate(schedule: Sequence[Due], paid: Decimal) -> tuple[Decimal, ...]:
     out: list[Decimal] = []
     left = paid
     for instalment in schedule:

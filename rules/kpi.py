@@ -35,7 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, Protocol
 
 from connector.errors import ConfigError
 
@@ -44,6 +44,43 @@ TENTH = Decimal("0.1")
 BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
 Unit = Literal["month", "quarter"]
 How = Literal["paid", "written_off", "credited"]
+
+
+class SettlementLike(Protocol):
+    """What a settlement is to the formulas (the store's rows are one)."""
+
+    @property
+    def day(self) -> date: ...
+    @property
+    def amount(self) -> Decimal: ...
+    @property
+    def how(self) -> str: ...
+
+
+class FactLike(Protocol):
+    """What an invoice or credit note is to the formulas (the store's rows are one)."""
+
+    @property
+    def currency(self) -> str: ...
+    @property
+    def invoice_date(self) -> date: ...
+    @property
+    def due_date(self) -> date: ...
+    @property
+    def amount(self) -> Decimal: ...
+    @property
+    def settlements(self) -> Sequence[SettlementLike]: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def debtor(self) -> str: ...
+
+
+def open_on(fact: FactLike, day: date) -> Decimal:
+    """What was open on ``fact`` at the end of ``day``."""
+    if day < fact.invoice_date:
+        return ZERO
+    return fact.amount - sum((s.amount for s in fact.settlements if s.day <= day), ZERO)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +101,6 @@ class Fact:
     settlements: tuple[Settlement, ...] = ()
     kind: str = "invoice"
     debtor: str = ""
-
-    def open_on(self, day: date) -> Decimal:
-        if day < self.invoice_date:
-            return ZERO
-        return self.amount - sum((s.amount for s in self.settlements if s.day <= day), ZERO)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +219,7 @@ def boundaries(spans: Sequence[Period]) -> list[date]:
     return sorted({d for p in spans for d in (p.start - timedelta(days=1), p.end)})
 
 
-def ledger(facts: Iterable[Fact], spans: Sequence[Period]) -> dict[str, Ledger]:
+def ledger(facts: Iterable[FactLike], spans: Sequence[Period]) -> dict[str, Ledger]:
     """Per currency, the positions at every boundary, the flows per period and the monthly sales.
 
     One pass over the facts; each fact visits only the boundaries while it is open.
@@ -420,13 +452,13 @@ def step_effects(
     return sorted(out.values(), key=lambda e: (e.currency, e.step))
 
 
-def top_overdue(facts: Iterable[Fact], day: date, limit: int = 10) -> list[tuple[str, str, Decimal]]:
+def top_overdue(facts: Iterable[FactLike], day: date, limit: int = 10) -> list[tuple[str, str, Decimal]]:
     """(debtor, currency, overdue amount) of the debtors owing most past due on ``day``."""
     totals: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
     for fact in facts:
         if fact.due_date >= day:
             continue
-        amount = fact.open_on(day)
+        amount = open_on(fact, day)
         if amount:
             totals[(fact.debtor, fact.currency)] += amount
     ranked = sorted(((d, c, a) for (d, c), a in totals.items() if a > 0), key=lambda r: (-r[2], r[0]))

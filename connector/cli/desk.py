@@ -26,7 +26,7 @@ from connector.config import ConnectionConfig
 from connector.errors import ArconnectError, ConfigError
 from connector.model import DebtorKind, Money, PlannedAction
 from connector.store import Store
-from connector.store.desk import DISPUTE_CATEGORIES, AgreementRow, Desk
+from connector.store.desk import DISPUTE_CATEGORIES, AgreementRow, Desk, Scheduled
 from rules.desk import AgreementState, Instalment, equal_instalments, explicit_schedule
 from rules.schema import Desk as DeskSettings
 from rules.schema import Rules
@@ -230,7 +230,7 @@ def promise_add(
         currency = _one_currency(desk, conn.name, items)
         row = desk.add_agreement(
             conn.name, kind="promise", debtor=debtor_id, items=items, agreed_on=day,
-            schedule=(Instalment(parse_date(by, "--date"), _amount(amount, "--amount")),),
+            schedule=(Scheduled(parse_date(by, "--date"), _amount(amount, "--amount")),),
             grace_days=settings.promise_grace_days, currency=currency, note=note,
         )
         out.print(f"promise {row.id}: {currency} {row.amount} by {row.schedule[0].due.isoformat()} on {len(items)} item(s); "
@@ -252,7 +252,7 @@ def _agreements_table(title: str, rows: list[AgreementRow], names: dict[str, str
     for a in rows:
         dates = ", ".join(i.due.isoformat() for i in a.schedule[:3]) + (" …" if len(a.schedule) > 3 else "")
         table.add_row(str(a.id), escape(names.get(a.debtor_source_id, a.debtor_source_id)), f"{a.currency} {a.amount}",
-                      dates, str(len(a.item_source_ids)), a.state.value, a.closed_on.isoformat() if a.closed_on else "-")
+                      dates, str(len(a.item_source_ids)), a.state, a.closed_on.isoformat() if a.closed_on else "-")
     return table
 
 
@@ -369,7 +369,7 @@ def plan_add(
             months, days = _interval(every)
             instalments = equal_instalments(principal + extra, count, parse_date(first, "--first"), months=months, days=days)
         row = desk.add_agreement(conn.name, kind="plan", debtor=debtor_id, items=items, agreed_on=day,
-                                 schedule=instalments, grace_days=settings.plan_grace_days, currency=currency,
+                                 schedule=[Scheduled(i.due, i.amount) for i in instalments], grace_days=settings.plan_grace_days, currency=currency,
                                  costs=extra or None, note=note)
         out.print(f"plan {row.id}: {len(instalments)} instalment(s), {currency} {row.amount} in total, "
                   f"first {instalments[0].due.isoformat()}; dunning of {len(items)} item(s) paused", markup=False,
@@ -406,7 +406,7 @@ def plan_show(plan_id: Annotated[int, typer.Argument()], connection: ConnectionO
         plan = desk.agreement(conn.name, plan_id)
         payments = desk.payments_towards(conn.name, plan.item_source_ids, plan.agreed_on)
         verdict = judge(plan.schedule, payments, today=_today(conn, None), grace_days=plan.grace_days, is_plan=True)
-        table = Table("#", "due", "amount", "paid", title=escape(f"Plan {plan.id} ({plan.state.value})"))
+        table = Table("#", "due", "amount", "paid", title=escape(f"Plan {plan.id} ({plan.state})"))
         for n, (instalment, paid) in enumerate(zip(plan.schedule, verdict.allocated, strict=True), 1):
             table.add_row(str(n), instalment.due.isoformat(), f"{plan.currency} {instalment.amount}", f"{paid}")
         out.print(table, crop=False)
@@ -431,7 +431,7 @@ def plan_cancel(
     try:
         desk = Desk(store)
         row = desk.close_agreement(conn.name, plan_id, AgreementState.CANCELLED, day)
-        out.print(f"plan {row.id} is {row.state.value}", markup=False, highlight=False)
+        out.print(f"plan {row.id} is {row.state}", markup=False, highlight=False)
         if row.state == AgreementState.CANCELLED:
             _write_note(conn, store, agreement_note(row, AgreementState.CANCELLED, day, ""))
     finally:
@@ -447,7 +447,7 @@ def debtor(
     connection: ConnectionOpt = None,
 ) -> None:
     """A debtor's file: data, open items with status, payments, every action, notes, disputes, promises, plans."""
-    from connector.debtor_file import debtor_file
+    from connector.actions.debtor_file import debtor_file
 
     if format not in ("table", "json"):
         raise ConfigError(f"unknown format {format!r}; use table or json")

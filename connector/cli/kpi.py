@@ -20,9 +20,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from connector import config as cfg
+from connector.actions.kpis import FIRM, KpiReport, default_range, figures_dict, kpi_report
 from connector.cli.console import out, parse_date
 from connector.errors import ConfigError
-from connector.kpis import FIRM, KpiReport, default_range, figures_dict, kpi_report
 from rules.kpi import BUCKETS, Unit
 
 FORMATS = ("table", "json", "csv", "html")
@@ -50,7 +50,7 @@ def build_report(name: str | None, start: date | None, end: date | None, unit: U
 
 def write_html(report: KpiReport, path: Path | None = None) -> Path:
     """The HTML report, 0600 in a 0700 folder (it names debtors); returns its path."""
-    from connector.report_html import render
+    from connector.actions.report_html import render
 
     target = path or cfg.data_dir() / "reports" / f"kpi-{report.end.isoformat()}.html"
     target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

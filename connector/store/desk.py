@@ -17,16 +17,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from connector.errors import ConfigError
+from connector.reports import BUCKETS, bucket_for
 from connector.store import tables as t
 from connector.store.store import Store
-from rules.desk import FINAL, AgreementState, Instalment
-from rules.kpi import Fact, How, Position, Settlement, StepAction
 
 DEBTOR_SCOPE = "debtor:"
 OPEN_STATUSES = ("open", "disputed")
@@ -34,6 +33,54 @@ KPI_KINDS = ("invoice", "credit_note")
 DISPUTE_CATEGORIES = ("price", "quality", "delivery", "quantity", "not_ordered", "invoice_error", "other")
 #: journal states that mean a step went out (for "actions per step")
 SENT_STATES = ("done", "already_true")
+#: how a promise or plan stands (rules.desk.AgreementState has the same values)
+ACTIVE = "active"
+FINAL_STATES = ("kept", "completed", "broken", "cancelled")
+
+
+class Scheduled(NamedTuple):
+    """One date of a promise or plan: an amount due on a day."""
+
+    due: date
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementRow:
+    day: date
+    amount: Decimal
+    how: str = "paid"  # paid | written_off
+
+
+@dataclass(frozen=True, slots=True)
+class FactRow:
+    """An invoice or credit note with its dated settlements (what rules.kpi computes from)."""
+
+    currency: str
+    invoice_date: date
+    due_date: date
+    amount: Decimal
+    settlements: tuple[SettlementRow, ...]
+    kind: str
+    debtor: str
+
+
+@dataclass(frozen=True, slots=True)
+class StepRow:
+    """A dunning step that went out."""
+
+    step: str
+    day: date
+    currency: str
+    amount: Decimal
+    items: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotRow:
+    total: Decimal
+    buckets: tuple[Decimal, ...]  # in the order of connector.reports.BUCKETS
+    items: int
 
 
 @dataclass(frozen=True)
@@ -63,11 +110,11 @@ class AgreementRow:
     item_source_ids: tuple[str, ...]
     agreed_on: date
     ends_on: date
-    state: AgreementState
+    state: str
     currency: str | None
     amount: Decimal | None
     costs: Decimal | None
-    schedule: tuple[Instalment, ...]
+    schedule: tuple[Scheduled, ...]
     grace_days: int
     closed_on: date | None
     note: str | None
@@ -89,11 +136,11 @@ def _dispute(row: sa.Row[Any]) -> DisputeRow:
 
 def _agreement(row: sa.Row[Any]) -> AgreementRow:
     raw = row.schedule or {}
-    instalments = tuple(Instalment(date.fromisoformat(i["due"]), Decimal(i["amount"])) for i in raw.get("instalments", ()))
+    instalments = tuple(Scheduled(date.fromisoformat(i["due"]), Decimal(i["amount"])) for i in raw.get("instalments", ()))
     return AgreementRow(
         id=row.id, connection_id=row.connection_id, kind=row.kind, debtor_source_id=row.debtor_source_id,
         item_source_ids=tuple(row.item_source_ids or ()), agreed_on=row.agreed_on, ends_on=row.ends_on,
-        state=AgreementState(row.state), currency=row.currency, amount=row.amount, costs=row.costs,
+        state=row.state, currency=row.currency, amount=row.amount, costs=row.costs,
         schedule=instalments, grace_days=row.grace_days or 0, closed_on=row.closed_on, note=row.note,
         open_at_start={k: Decimal(v) for k, v in (raw.get("open_at_start") or {}).items()},
     )
@@ -181,7 +228,7 @@ class Desk:
 
     def add_agreement(
         self, connection_id: str, *, kind: str, debtor: str, items: Sequence[str], agreed_on: date,
-        schedule: Sequence[Instalment], grace_days: int, currency: str, costs: Decimal | None = None,
+        schedule: Sequence[Scheduled], grace_days: int, currency: str, costs: Decimal | None = None,
         note: str | None = None,
     ) -> AgreementRow:
         if kind not in ("promise", "plan"):
@@ -197,7 +244,7 @@ class Desk:
         row = {
             "connection_id": connection_id, "debtor_source_id": debtor, "item_source_ids": sorted(set(items)),
             "agreed_on": agreed_on, "ends_on": schedule[-1].due + timedelta(days=grace_days), "kind": kind,
-            "state": AgreementState.ACTIVE.value, "currency": currency,
+            "state": ACTIVE, "currency": currency,
             "amount": sum((i.amount for i in schedule), Decimal(0)), "costs": costs,
             "schedule": {
                 "instalments": [{"due": i.due.isoformat(), "amount": str(i.amount)} for i in schedule],
@@ -220,7 +267,7 @@ class Desk:
         return _agreement(found)
 
     def agreements(
-        self, connection_id: str, *, kind: str | None = None, states: Iterable[AgreementState] | None = None,
+        self, connection_id: str, *, kind: str | None = None, states: Iterable[str] | None = None,
         debtor: str | None = None,
     ) -> list[AgreementRow]:
         p = t.payment_plans.c
@@ -228,27 +275,27 @@ class Desk:
         if kind is not None:
             statement = statement.where(p.kind == kind)
         if states is not None:
-            statement = statement.where(p.state.in_([s.value for s in states]))
+            statement = statement.where(p.state.in_([str(s) for s in states]))
         if debtor is not None:
             statement = statement.where(p.debtor_source_id == debtor)
         with self._engine.connect() as conn:
             return [_agreement(r) for r in conn.execute(statement)]
 
-    def close_agreement(self, connection_id: str, agreement_id: int, state: AgreementState, on: date) -> AgreementRow:
+    def close_agreement(self, connection_id: str, agreement_id: int, state: str, on: date) -> AgreementRow:
         """Close an active agreement (kept, completed, broken, cancelled) on ``on``; its pause ends
         the day before. A closed one stays as it was closed."""
-        if state not in FINAL:
-            raise ConfigError(f"{state.value} is not a way an agreement ends")
+        if state not in FINAL_STATES:
+            raise ConfigError(f"{state} is not a way an agreement ends")
         current = self.agreement(connection_id, agreement_id)
-        if current.state != AgreementState.ACTIVE:
+        if current.state != ACTIVE:
             return current
         p = t.payment_plans.c
         ends = min(current.ends_on, on - timedelta(days=1))
         with self._writer.begin() as conn:
             conn.execute(
                 sa.update(t.payment_plans)
-                .where(p.connection_id == connection_id, p.id == agreement_id, p.state == AgreementState.ACTIVE.value)
-                .values(state=state.value, closed_on=on, ends_on=max(ends, current.agreed_on - timedelta(days=1)))
+                .where(p.connection_id == connection_id, p.id == agreement_id, p.state == ACTIVE)
+                .values(state=str(state), closed_on=on, ends_on=max(ends, current.agreed_on - timedelta(days=1)))
             )
         return self.agreement(connection_id, agreement_id)
 
@@ -256,7 +303,7 @@ class Desk:
         """Items of broken agreements → the day the latest one broke (the planner resumes them at the
         profile's ``broken_promise_step``)."""
         out: dict[str, date] = {}
-        for agreement in self.agreements(connection_id, states=[AgreementState.BROKEN]):
+        for agreement in self.agreements(connection_id, states=["broken"]):
             if agreement.closed_on is None:
                 continue
             for item in agreement.item_source_ids:
@@ -352,18 +399,22 @@ class Desk:
 
     # -- snapshots -----------------------------------------------------------------------------
 
-    def take_snapshot(self, connection_id: str, day: date, now: datetime) -> dict[str, Position]:
+    def take_snapshot(self, connection_id: str, day: date, now: datetime) -> dict[str, SnapshotRow]:
         """The receivables position at the end of ``day`` as the store knows it now, per currency;
         taking it again the same day replaces it."""
         i = t.open_items.c
         statement = sa.select(i.currency, i.open_amount, i.due_date, i.invoice_date).where(
             i.connection_id == connection_id, i.status.in_(OPEN_STATUSES), i.kind.in_(KPI_KINDS), i.deleted_at.is_(None)
         )
-        positions: dict[str, Position] = defaultdict(Position)
+        index = {name: i for i, name in enumerate(BUCKETS)}
+        sums: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0)] * len(BUCKETS))
+        counts: dict[str, int] = defaultdict(int)
         with self._engine.connect() as conn:
             for r in conn.execution_options(yield_per=5000).execute(statement):
                 if r.invoice_date <= day and r.open_amount:
-                    positions[r.currency].add(r.open_amount, (day - (r.due_date or r.invoice_date)).days)
+                    sums[r.currency][index[bucket_for((day - (r.due_date or r.invoice_date)).days)]] += r.open_amount
+                    counts[r.currency] += 1
+        positions = {c: SnapshotRow(sum(b, Decimal(0)), tuple(b), counts[c]) for c, b in sums.items()}
         s = t.receivable_snapshots.c
         rows = [
             {"connection_id": connection_id, "day": day, "currency": currency, "total": pos.total,
@@ -374,23 +425,21 @@ class Desk:
             conn.execute(sa.delete(t.receivable_snapshots).where(s.connection_id == connection_id, s.day == day))
             if rows:
                 conn.execute(sa.insert(t.receivable_snapshots), rows)
-        return dict(positions)
+        return positions
 
-    def snapshots(self, connection_id: str, days: Iterable[date]) -> dict[date, dict[str, Position]]:
+    def snapshots(self, connection_id: str, days: Iterable[date]) -> dict[date, dict[str, SnapshotRow]]:
         s = t.receivable_snapshots.c
         statement = sa.select(t.receivable_snapshots).where(s.connection_id == connection_id, s.day.in_(sorted(set(days))))
-        out: dict[date, dict[str, Position]] = defaultdict(dict)
+        out: dict[date, dict[str, SnapshotRow]] = defaultdict(dict)
         with self._engine.connect() as conn:
             for r in conn.execute(statement):
-                out[r.day][r.currency] = Position(
-                    total=r.total, buckets=[getattr(r, c) for c in _BUCKET_COLUMNS], items=r.items
-                )
+                out[r.day][r.currency] = SnapshotRow(r.total, tuple(getattr(r, c) for c in _BUCKET_COLUMNS), r.items)
         return dict(out)
 
     # -- KPI facts -----------------------------------------------------------------------------
 
     def facts(self, connection_id: str, *, until: date, paid_for: set[str] | None = None,
-              paid: dict[str, list[tuple[date, Decimal]]] | None = None) -> Iterator[Fact]:
+              paid: dict[str, list[tuple[date, Decimal]]] | None = None) -> Iterator[FactRow]:
         """Every invoice and credit note dated up to ``until`` with its dated settlements.
 
         Settlements are the payments that name the item (a payment of several items is allocated
@@ -431,28 +480,28 @@ class Desk:
                     by_item[item].append((day, share))
                     left -= share
         for r in rows:
-            settlements: list[Settlement] = [Settlement(d, a) for d, a in by_item.get(r.source_id, ())]
+            settlements: list[SettlementRow] = [SettlementRow(d, a) for d, a in by_item.get(r.source_id, ())]
             explained = sum((s.amount for s in settlements), Decimal(0))
             gap = r.original_amount - explained - (r.open_amount if r.status in OPEN_STATUSES else Decimal(0))
             if gap:
-                how: How = "written_off" if r.status == "written_off" else "paid"
+                how = "written_off" if r.status == "written_off" else "paid"
                 on = r.closed_on or r.updated_at.date()
-                settlements.append(Settlement(max(on, r.invoice_date), gap, how))
+                settlements.append(SettlementRow(max(on, r.invoice_date), gap, how))
             settlements.sort(key=lambda s: s.day)
             if paid is not None and paid_for is not None and r.source_id in paid_for:
                 paid[r.source_id] = [(s.day, s.amount) for s in settlements if s.how == "paid"]
-            yield Fact(
+            yield FactRow(
                 currency=r.currency, invoice_date=r.invoice_date, due_date=r.due_date or r.invoice_date,
                 amount=r.original_amount, settlements=tuple(settlements), kind=r.kind, debtor=r.debtor_source_id,
             )
 
-    def step_actions(self, connection_id: str, since: date) -> list[StepAction]:
+    def step_actions(self, connection_id: str, since: date) -> list[StepRow]:
         """Dunning steps that went out (journal ``done``/``already_true``) since ``since``."""
         a = t.actions.c
         statement = sa.select(a.idempotency_key, a.step, a.run_date, a.item_source_ids, a.action).where(
             a.connection_id == connection_id, a.step.isnot(None), a.run_date >= since, a.state.in_(SENT_STATES)
         )
-        out: list[StepAction] = []
+        out: list[StepRow] = []
         with self._engine.connect() as conn:
             for r in conn.execute(statement):
                 if "#" in r.idempotency_key:
@@ -460,10 +509,10 @@ class Desk:
                 amount = (r.action or {}).get("amount") or {}
                 if not amount:
                     continue
-                out.append(StepAction(str(r.step), r.run_date, str(amount.get("currency")), Decimal(str(amount.get("amount"))),
+                out.append(StepRow(str(r.step), r.run_date, str(amount.get("currency")), Decimal(str(amount.get("amount"))),
                                       tuple(r.item_source_ids or ())))
         return out
 
 
-#: the snapshot's columns of :data:`rules.kpi.BUCKETS`, in the same order
+#: the snapshot's columns of :data:`connector.reports.BUCKETS`, in the same order
 _BUCKET_COLUMNS = ("current", "days_1_30", "days_31_60", "days_61_90", "days_over_90")

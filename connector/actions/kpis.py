@@ -150,7 +150,7 @@ def kpi_report(
 def _connection_raw(desk: Desk, cid: str, spans: Sequence[Period], window: int, names: dict[str, str] | None,
                     top: int) -> _Raw:
     first, last = spans[0], spans[-1]
-    actions = desk.step_actions(cid, first.start)
+    actions = [StepAction(r.step, r.day, r.currency, r.amount, r.items) for r in desk.step_actions(cid, first.start)]
     paid: dict[str, list[tuple[date, Decimal]]] = {}
     wanted = {item for a in actions for item in a.items}
     facts = list(desk.facts(cid, until=last.end, paid_for=wanted, paid=paid))
@@ -160,9 +160,10 @@ def _connection_raw(desk: Desk, cid: str, spans: Sequence[Period], window: int, 
     for day, by_currency in snaps.items():
         for currency in by_currency.keys() | books.keys():
             book = books.setdefault(currency, Ledger(currency))
-            book.positions[day] = by_currency.get(currency, Position())
+            found = by_currency.get(currency)
+            book.positions[day] = Position(found.total, list(found.buckets), found.items) if found else Position()
     raw = _Raw(ledgers=books, snapshot_days=len(snaps))
-    raw.promises = [(a.state.value, a.closed_on) for a in desk.agreements(cid, kind="promise")]
+    raw.promises = [(a.state, a.closed_on) for a in desk.agreements(cid, kind="promise")]
     raw.disputes = [(d.opened_on, d.resolved_on) for d in desk.disputes(cid)]
     for span in spans:
         for effect in step_effects(span, actions, paid, window):

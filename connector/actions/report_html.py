@@ -21,7 +21,7 @@ from decimal import Decimal
 from importlib import resources
 from typing import Any
 
-from connector.kpis import FIRM, KpiReport, ScopeReport
+from connector.actions.kpis import FIRM, KpiReport, ScopeReport
 from rules.kpi import BUCKETS
 
 CHART_JS = "chart.umd.min.js"

@@ -21,7 +21,7 @@ from rules.desk import AgreementState
 
 def _agreement(a: AgreementRow) -> dict[str, Any]:
     return {
-        "id": a.id, "kind": a.kind, "state": a.state.value, "agreed_on": a.agreed_on.isoformat(),
+        "id": a.id, "kind": a.kind, "state": a.state, "agreed_on": a.agreed_on.isoformat(),
         "currency": a.currency, "amount": str(a.amount) if a.amount is not None else None,
         "costs": str(a.costs) if a.costs is not None else None, "grace_days": a.grace_days,
         "closed_on": a.closed_on.isoformat() if a.closed_on else None, "items": list(a.item_source_ids),
