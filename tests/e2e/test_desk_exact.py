@@ -143,7 +143,7 @@ def test_a_kept_and_a_broken_promise_each_leave_their_note_once_and_the_broken_o
     invoke("promise", "check", "--on", day.isoformat(), "-c", world.connection)
     assert len(desk_notes(world)) == 2  # once
     with open_store() as store:
-        states = {a.debtor_source_id: a.state.value for a in Desk(store).agreements(world.connection)}
+        states = {a.debtor_source_id: a.state for a in Desk(store).agreements(world.connection)}
     assert states == {keeper: "kept", breaker: "broken"}
     listed = invoke("promise", "list", "--all", "-c", world.connection)
     assert "kept" in listed and "broken" in listed
