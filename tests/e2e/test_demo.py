@@ -30,3 +30,7 @@ def test_the_demo_applies_once_and_the_second_apply_does_nothing(tmp_path: Path,
     assert len(again) == len(done)
     assert all(line == ("0", "0", "0") for line in again), again
     assert "the SMTP server received 0 more e-mail(s)" in second_run
+    written = re.search(r"7\. KPI report .* written to (\S+\.html)", second_run)
+    assert written, second_run
+    page = Path(written.group(1)).read_text(encoding="utf-8")
+    assert "chart-dso-EUR" in page and "Chart.js" in page
