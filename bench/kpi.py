@@ -151,7 +151,7 @@ def measure(url: str, admins: int) -> dict[str, Any]:
     Desk(store).take_snapshot(names[0], END, datetime.now(UTC))
     snap_wall, snap_cpu = time.perf_counter() - wall, time.process_time() - cpu
     firm = report.scopes[-1]
-    last = [f for f in firm.figures if f.period == report.periods[-1].label and f.currency == "EUR"][0]
+    last = next(f for f in firm.figures if f.period == report.periods[-1].label and f.currency == "EUR")
     store.close()
     return {
         "report_s": round(report_wall, 1), "report_cpu_s": round(report_cpu, 1), "peak_rss_mb": round(rss / 1024),

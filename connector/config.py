@@ -107,6 +107,10 @@ class ConnectionConfig(_Model):
     #: limit in contact custom fields of these names; the bookkeeper creates them in the package.
     block_field: str | None = None
     credit_limit_field: str | None = None
+    #: Packages whose open-items endpoint is not documented (Adsolut) read open items from this
+    #: path, ``{administration}`` standing for the administration's id; ``off`` reads none (the
+    #: plan says so). Unset: the adapter's own (assumed) path.
+    open_items_endpoint: str | None = None
 
 
 class Config(_Model):

@@ -64,6 +64,9 @@ class PackageSpec:
     connection_name: Callable[[Administration], str] | None = None
     #: the region ``arconnect link`` and the demo use when none is given
     default_region: str = "nl"
+    #: called for every administration a link connects, before it is saved (Adsolut: activate the
+    #: integration on the dossier); the adapter's ``on_remove`` undoes it when the connection goes
+    on_link: Callable[[ApiClient, ConnectionConfig], None] | None = None
 
 
 @cache

@@ -26,7 +26,7 @@ from connector.errors import ArconnectError, ConfigError
 from connector.http import ApiClient, make_client
 from connector.model import Debtor
 from connector.packages import package_spec
-from connector.ports import Adapter
+from connector.ports import Adapter, NoState
 from connector.reports import AgingReport, aging
 from connector.store import Store
 from connector.sync import StreamReport, sync_connection
@@ -152,6 +152,10 @@ def link_package(
         )
         config.connections[connection_name] = connection
         created.append(connection)
+    if spec.on_link is not None:
+        for connection in created:
+            with api_for(credential, connection.administration, store, transport=transport) as api:
+                spec.on_link(api, connection)
     cfg.save_config(config)
     say(f"credential {name} linked; {len(created)} administration(s) connected")
     return created
@@ -276,9 +280,17 @@ def quarantine_rows(name: str) -> list[Any]:
         store.close()
 
 
-def remove_connection(name: str) -> None:
+def remove_connection(name: str, *, transport: httpx.BaseTransport | None = None) -> None:
+    """Forget a connection: first the package's side (``Adapter.on_remove``, e.g. Adsolut's
+    integration deactivation, which the customer pays for while active), then the stored rows
+    and the config entry. When the package refuses, nothing is removed and the error says why."""
     config = cfg.load_config()
     connection = config.connection(name)
+    spec = package_spec(connection.package)
+    if spec.on_link is not None:  # a package that does something on link undoes it on remove
+        credential = config.credential(connection.credential)
+        with api_for(credential, connection.administration, open_secret_store(), transport=transport) as api:
+            spec.make_adapter(api, connection, NoState()).on_remove()
     store = open_store()
     try:
         store.remove_connection(connection.name)

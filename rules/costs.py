@@ -24,8 +24,7 @@ Decisions (each one is also stated in the explanation a quote carries):
 * **Assumed receipt** (NL 14-day letter, BE Book XIX term): see :func:`assumed_receipt`.
 * **Interest days.** Interest runs from the day after the due date up to and including the quote
   date (art. 6:119a(1) BW: "from the day after the agreed payment date"; docs/reference/legal-and-kpi.md §3.1, §3.3), per
-  day at rate / 365 (also in leap years: the common practice of NL/BE calculators; not in the
-  reference). NL compounds yearly (art. 6:119(2), 6:119a(3) BW, docs/reference/legal-and-kpi.md §3.1): after each full year
+  day at rate / the actual days of the calendar year (366 in a leap year; issue 10 point 11). NL compounds yearly (art. 6:119(2), 6:119a(3) BW, docs/reference/legal-and-kpi.md §3.1): after each full year
   counted from the first interest day the year's interest is added to the principal. BE interest
   is simple.
 """
@@ -45,7 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from connector.errors import DataError
 from connector.model import DebtorKind as DebtorKind
 from connector.model import Money
-from rules.calendar import add_business_days, holiday_name, roll_to_business_day
+from rules.calendar import add_business_days, holiday_name, is_term_holiday, term_end
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
@@ -78,6 +77,10 @@ class InterestPeriod(_Frozen):
     rate: Decimal
     principal: Money
     amount: Money
+    year_days: int = 365
+
+
+RateStatus = Literal["verified", "computed", "unverified"]
 
 
 class InterestQuote(_Frozen):
@@ -86,6 +89,11 @@ class InterestQuote(_Frozen):
     explanation: list[str]
     regime: str = ""
     basis: str = ""
+    #: the weakest status of the rates used: "unverified" also when a day lies after the table's
+    #: ``published_until`` (the last known rate was assumed); "computed" when derived by formula
+    rate_status: RateStatus = "verified"
+    #: one line per rate that is not verified (for ``costs``, ``plan`` and ``apply``'s refusal)
+    rate_warnings: list[str] = Field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- tables
@@ -126,7 +134,8 @@ class _ConsumerVersion(_Frozen):
     brackets: list[_Bracket]
     damages_maximum: Decimal
     reminder_fee: Decimal
-    free_reminders: int
+    reminder_fee_needs: Literal["regular_delivery"]
+    reminder_fee_from_due_date: int = Field(ge=1)
 
 
 class _Receipt(_Frozen):
@@ -155,14 +164,14 @@ class _CostTables(_Frozen):
 class _Rate(_Frozen):
     valid_from: date
     rate: Decimal
-    status: Literal["verified", "unverified", "computed"]
+    status: RateStatus
     source: str
 
 
 class _Regime(_Frozen):
     title: str
     compounding: Literal["yearly", "none"]
-    days_per_year: int = Field(gt=0)
+    days_per_year: Literal["actual"]
     published_until: date
     rates: list[_Rate] = Field(min_length=1)
 
@@ -352,7 +361,14 @@ def be_consumer_damages(balance: Decimal, on: date) -> tuple[Decimal, list[str],
 
 
 def _be_consumer_costs(
-    kind: DebtorKind, principal: Money, on: date, has_clause: bool, reminder_number: int, postage: Money | None
+    kind: DebtorKind,
+    principal: Money,
+    on: date,
+    has_clause: bool,
+    reminder_number: int,
+    postage: Money | None,
+    regular_delivery: bool,
+    due_date_number: int,
 ) -> CostsQuote:
     table = _version(cost_tables().be_consumer, on, "BE consumer damages (Book XIX)")
     zero = Money.zero(principal.currency)
@@ -368,7 +384,7 @@ def _be_consumer_costs(
             allowed=False,
             reason="no damages clause in the contract" + flag,
         )
-    if reminder_number <= table.free_reminders:
+    if reminder_number <= 1:
         return CostsQuote(
             costs=zero,
             explanation=[
@@ -380,8 +396,6 @@ def _be_consumer_costs(
             reason="first reminder is free" + flag,
         )
     damages, lines, source = be_consumer_damages(principal.amount, on)
-    paid_reminders = reminder_number - table.free_reminders
-    fee = table.reminder_fee
     postage_amount = Decimal(0)
     if postage is not None:
         if postage.currency != principal.currency:
@@ -389,17 +403,31 @@ def _be_consumer_costs(
         if postage.amount < 0:
             raise DataError(f"postage must not be negative: {postage}")
         postage_amount = postage.amount
-    reminders = paid_reminders * (fee + postage_amount)
-    lines.append(
-        f"reminder fees: {paid_reminders} reminder(s) after the free first one x ({_money(fee, table.currency)} + postage "
-        f"{_money(postage_amount, table.currency)}) = {_money(reminders, table.currency)}"
-    )
-    total = damages + reminders
+    fees = Decimal(0)
+    if not regular_delivery:
+        lines.append(
+            "no reminder fee: Book XIX allows EUR 7.50 + postage only for a contract for the regular delivery "
+            "of goods or services"
+        )
+    elif due_date_number < table.reminder_fee_from_due_date:
+        lines.append(
+            f"no reminder fee: unpaid due date {due_date_number} of the calendar year; the fee is allowed from "
+            f"due date {table.reminder_fee_from_due_date} of a regular-delivery contract (Book XIX)"
+        )
+    else:
+        paid_reminders = reminder_number - 1
+        fees = paid_reminders * (table.reminder_fee + postage_amount)
+        lines.append(
+            f"reminder fees (regular-delivery contract, unpaid due date {due_date_number} of the calendar year): "
+            f"{paid_reminders} reminder(s) after the free first one x ({_money(table.reminder_fee, table.currency)} "
+            f"+ postage {_money(postage_amount, table.currency)}) = {_money(fees, table.currency)}"
+        )
+    total = damages + fees
+    if total > table.damages_maximum:
+        total = table.damages_maximum
+        lines.append(f"damages and fees together above the maximum: {_money(table.damages_maximum, table.currency)}")
     costs = _down(total)
-    lines.append(
-        f"costs {_money(costs, principal.currency)} claimable on reminder {reminder_number} "
-        "(damages once, plus the fee of every reminder after the first; rounded down to the cent)"
-    )
+    lines.append(f"costs {_money(costs, principal.currency)} (rounded down to the cent)")
     lines.append("only after the first reminder's term of at least 14 days has passed")
     return CostsQuote(
         costs=Money(amount=costs, currency=principal.currency),
@@ -422,14 +450,18 @@ def collection_costs(
     has_clause: bool = True,
     reminder_number: int = 1,
     postage: Money | None = None,
+    regular_delivery: bool = False,
+    due_date_number: int = 1,
 ) -> CostsQuote:
     """The most the law allows as collection costs on ``principal`` on day ``on``.
 
     NL: the BIK scale (consumers and businesses; for consumers only after the 14-day letter, see
     :func:`consumer_costs_from`); ``has_clause`` does not matter. BE businesses: EUR 40 fixed.
     BE consumers: Book XIX damages, only with a damages clause (``has_clause``), never on the first
-    reminder; ``reminder_number`` is the 1-based number of the reminder the charge goes on and
-    ``postage`` the postage of each reminder. ``DebtorKind.UNKNOWN`` is treated as a consumer.
+    reminder; ``reminder_number`` is the 1-based number of the reminder the charge goes on. The
+    EUR 7.50 + ``postage`` reminder fee only for a ``regular_delivery`` contract whose unpaid due
+    date is at least the 4th of the calendar year (``due_date_number``), and within the EUR 2,000
+    maximum. ``DebtorKind.UNKNOWN`` is treated as a consumer.
     """
     code = _country(country)
     _check_principal(principal)
@@ -450,7 +482,9 @@ def collection_costs(
         return _nl_costs(debtor_kind, principal, on)
     if debtor_kind is DebtorKind.BUSINESS:
         return _be_business_costs(principal, on)
-    return _be_consumer_costs(debtor_kind, principal, on, has_clause, reminder_number, postage)
+    return _be_consumer_costs(
+        debtor_kind, principal, on, has_clause, reminder_number, postage, regular_delivery, due_date_number
+    )
 
 
 def default_per_invoice(country: str, debtor_kind: DebtorKind) -> bool:
@@ -472,6 +506,8 @@ def letter_costs(
     reminder_number: int = 1,
     postage: Money | None = None,
     per_invoice: bool | None = None,
+    regular_delivery: bool = False,
+    due_date_number: int = 1,
 ) -> CostsQuote:
     """Collection costs of one letter that covers several invoices (their open principals).
 
@@ -491,6 +527,8 @@ def letter_costs(
         "has_clause": has_clause,
         "reminder_number": reminder_number,
         "postage": postage,
+        "regular_delivery": regular_delivery,
+        "due_date_number": due_date_number,
     }
     if not split or len(principals) == 1:
         combined = principals[0]
@@ -523,8 +561,10 @@ def letter_costs(
 
 def _nl_delivery_day(day: date) -> bool:
     # Practitioners assume delivery on the 2nd day after posting "not counting Sunday/Monday/holidays"
-    # (docs/reference/legal-and-kpi.md §3.1, 14-dagenbrief): letters are not delivered on Sundays, Mondays and public holidays.
-    return day.weekday() not in (0, 6) and holiday_name(day, "NL") is None
+    # (docs/reference/legal-and-kpi.md §3.1, 14-dagenbrief): letters are not delivered on Sundays, Mondays and holidays.
+    # Holidays of the Algemene termijnenwet (5 May every year, Good Friday, decree days) count as
+    # no-delivery days too: that can only make the assumed receipt later, never earlier.
+    return day.weekday() not in (0, 6) and holiday_name(day, "NL") is None and is_term_holiday(day, "NL") is None
 
 
 def assumed_receipt(*, country: str, sent: date, channel: str) -> date:
@@ -573,9 +613,9 @@ def consumer_costs_from(*, country: str, letter_sent: date, channel: str) -> dat
     """The first day costs may be charged to a consumer after the 14-day letter sent on ``letter_sent``.
 
     NL (art. 6:96(6) BW, docs/reference/legal-and-kpi.md §3.1): 14 days starting the day after the assumed receipt; when the
-    14th day is a Saturday, Sunday or public holiday the term runs to the next business day
-    (Algemene termijnenwet art. 1; not in the reference: chosen because it can only make costs
-    later, never earlier). BE (Book XIX, docs/reference/legal-and-kpi.md §3.2): at least 14 calendar days starting the third
+    14th day is a Saturday, Sunday or holiday of the Algemene termijnenwet (art. 1 and 3: 5 May
+    every year, Good Friday, decree days) the term runs to the next day that is none of these
+    (:func:`rules.calendar.term_end`); BE: Ger.W. art. 53. BE (Book XIX, docs/reference/legal-and-kpi.md §3.2): at least 14 calendar days starting the third
     working day after a letter is sent, or the day after an e-mail is sent. Costs may be charged
     from the day after the term's last day. The figures live in ``rules/data/costs.yaml``.
     """
@@ -590,7 +630,7 @@ def _consumer_costs_from(code: str, letter_sent: date, kind: str) -> date:
     first = receipt if rule.term_starts == "receipt_day" else receipt + timedelta(days=1)
     last = first + timedelta(days=term.term_days - 1)
     if term.extend_to_business_day:
-        last = roll_to_business_day(last, code)
+        last = term_end(last, code)
     return last + timedelta(days=1)
 
 
@@ -630,12 +670,17 @@ class _Span(NamedTuple):
     rate: Decimal
     compounds: bool  # the interest so far is added to the principal before this span (NL, a full year)
     rate_text: str
+    year_days: int  # 366 in a leap year, else 365 (actual days of the calendar year)
 
 
 class _Schedule(NamedTuple):
     spans: tuple[_Span, ...]
     notes: tuple[str, ...]
-    days_per_year: Decimal
+    status: RateStatus
+
+
+def _year_days(year: int) -> int:
+    return 366 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 365
 
 
 @lru_cache(maxsize=16384)
@@ -650,8 +695,10 @@ def _schedule(name: str, due: date, on: date) -> _Schedule:
         raise DataError(
             f"no {name} interest rate known before {rates[0].valid_from.isoformat()} (late since {first_day.isoformat()})"
         )
-    # Boundaries: each rate change and (NL) each anniversary of the first interest day.
+    # Boundaries: each rate change, each 1 January (a leap year counts 366 days) and (NL) each
+    # anniversary of the first interest day.
     changes = {r.valid_from for r in rates if first_day < r.valid_from <= on}
+    changes |= {date(y, 1, 1) for y in range(first_day.year + 1, on.year + 1)}
     anniversaries: set[date] = set()
     if regime.compounding == "yearly":
         year = 1
@@ -666,16 +713,23 @@ def _schedule(name: str, due: date, on: date) -> _Schedule:
     for begin, end in zip(starts, ends, strict=True):
         rate = max((r for r in rates if r.valid_from <= begin), key=lambda r: r.valid_from)
         used[rate.valid_from] = rate
-        spans.append(_Span(begin, end, (end - begin).days + 1, rate.rate, begin in anniversaries, _pct(rate.rate)))
-    notes: list[str] = []
-    doubtful = sorted(d for d, r in used.items() if r.status != "verified")
-    if doubtful:
-        notes.append(
-            "rate(s) from " + ", ".join(d.isoformat() for d in doubtful) + " are unverified or computed: check the official publication"
+        spans.append(
+            _Span(begin, end, (end - begin).days + 1, rate.rate, begin in anniversaries, _pct(rate.rate), _year_days(begin.year))
         )
+    notes: list[str] = []
+    status: RateStatus = "verified"
+    for day, row in sorted(used.items()):
+        if row.status != "verified":
+            notes.append(f"rate {_pct(row.rate)} from {day.isoformat()} is {row.status}: {row.source}")
+            if row.status == "unverified" or status == "verified":
+                status = row.status
     if on > regime.published_until:
-        notes.append(f"rates after {regime.published_until.isoformat()} were not yet published: the last known rate is assumed")
-    return _Schedule(tuple(spans), tuple(notes), Decimal(regime.days_per_year))
+        notes.append(
+            f"rate for days after {regime.published_until.isoformat()} is unverified: not yet published when "
+            "rules/data/interest.yaml was written; the last known rate is assumed"
+        )
+        status = "unverified"
+    return _Schedule(tuple(spans), tuple(notes), status)
 
 
 def interest(
@@ -725,7 +779,7 @@ def interest(
                 f"now {_money(base, currency)}"
             )
             year_interest = Decimal(0)
-        amount = _down(base * span.rate / HUNDRED * span.days / schedule.days_per_year)
+        amount = _down(base * span.rate / HUNDRED * span.days / span.year_days)
         year_interest += amount
         total += amount
         periods.append(
@@ -736,11 +790,12 @@ def interest(
                 rate=span.rate,
                 principal=Money.model_construct(amount=base, currency=currency),
                 amount=Money.model_construct(amount=amount, currency=currency),
+                year_days=span.year_days,
             )
         )
         lines.append(
             f"{span.start.isoformat()} to {span.end.isoformat()}: {span.days} days x {span.rate_text} x "
-            f"{_money(base, currency)} / {schedule.days_per_year} = {_money(amount, currency)}"
+            f"{_money(base, currency)} / {span.year_days} = {_money(amount, currency)}"
         )
     lines.append(f"interest {_money(total, currency)} (each period rounded down to the cent)")
     lines.extend(schedule.notes)
@@ -752,4 +807,56 @@ def interest(
         explanation=lines,
         regime=name,
         basis=regime.title,
+        rate_status=schedule.status,
+        rate_warnings=list(schedule.notes),
     )
+
+
+def be_consumer_interest(
+    *,
+    principal: Money,
+    on: date,
+    has_clause: bool,
+    term_ended: date | None,
+    notice_of_default: date | None,
+) -> InterestQuote:
+    """Interest a Belgian consumer owes (Book XIX; docs/reference/legal-and-kpi.md §3.2, §3.5).
+
+    With an interest clause in the contract: at most the commercial rate of the law of 2 August
+    2002 (we quote that maximum), and only from the day after the free first reminder's term ended
+    (``term_ended``, its last day). Without a clause: only the legal interest (wettelijke
+    interestvoet), from the day after a formal notice of default (``notice_of_default``). With no
+    such day yet, nothing is owed.
+    """
+    _check_principal(principal)
+    if has_clause:
+        header = "interest clause in the contract: at most the commercial rate (Book XIX)"
+        start, missing = term_ended, "the free first reminder's term has not yet ended: no interest yet"
+        rule = "runs from the day after the free first reminder's term"
+    else:
+        header = "no interest clause: only the legal interest rate, from a formal notice of default"
+        start, missing = notice_of_default, "no formal notice of default yet: no interest"
+        rule = "runs from the day after the formal notice of default"
+    if start is None or on <= start:
+        return InterestQuote(
+            amount=Money.zero(principal.currency),
+            periods=[],
+            explanation=[header, missing],
+            regime="be_commercial" if has_clause else "be_legal",
+        )
+    quote = interest(
+        country="BE", debtor_kind=DebtorKind.CONSUMER, principal=principal, due=start, on=on, commercial=has_clause
+    )
+    return quote.model_copy(update={"explanation": [header, f"{rule} ({start.isoformat()})", *quote.explanation]})
+
+
+def rate_on(name: str, day: date) -> tuple[Decimal, RateStatus]:
+    """The rate of table ``name`` on ``day`` and its status (unverified after ``published_until``)."""
+    regime = interest_tables().regimes.get(name)
+    if regime is None:
+        raise DataError(f"rules/data/interest.yaml has no {name} table")
+    current = [r for r in regime.rates if r.valid_from <= day]
+    if not current:
+        raise DataError(f"no {name} interest rate known on {day.isoformat()}")
+    row = max(current, key=lambda r: r.valid_from)
+    return row.rate, ("unverified" if day > regime.published_until else row.status)

@@ -42,6 +42,7 @@ Decisions:
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 import json
@@ -55,12 +56,14 @@ from typing import Any
 from connector.errors import ArconnectError, ConfigError
 from connector.model import ActionKind, DebtorKind, Money, PlannedAction
 from rules import costs as legal
-from rules.calendar import is_business_day, roll_to_business_day
+from rules.calendar import is_business_day, roll_to_business_day, term_end
+from rules.classify import Classified, classify
 from rules.credit import CreditPolicies, decide
 from rules.dunning import Ladder, step_date
 from rules.references import payment_reference
 from rules.schema import MESSAGE_ACTIONS, Rules, Step, StepAction
 from rules.segments import Segmenter
+from rules.snapshot import MESSAGE_KINDS as WRITTEN_KINDS
 from rules.snapshot import Reached, SnapDebtor, SnapItem, Snapshot
 
 LETTER_CHANNELS = ("email", "letter", "registered_letter")
@@ -85,10 +88,18 @@ class _Group:
     currency: str
     items: list[SnapItem] = field(default_factory=list)
     reached: list[dict[str, Reached]] = field(default_factory=list)
+    #: one letter per debtor (issue 10 point 2): the ladder of each item (empty: all ``ladder``) and
+    #: the step each item reaches ("profile/step", "" for an item listed without a step of its own)
+    item_ladders: list[Ladder] = field(default_factory=list)
+    item_steps: list[str] = field(default_factory=list)
+    due_date_number: int = 1
 
     @property
     def step(self) -> Step:
         return self.ladder.steps[self.level]
+
+    def ladder_of(self, index: int) -> Ladder:
+        return self.item_ladders[index] if self.item_ladders else self.ladder
 
 
 @dataclass
@@ -98,8 +109,9 @@ class _Context:
     run_date: date
     calendar_country: str
     business_day: bool
+    classified: dict[str, Classified] = field(default_factory=dict)
     roll_cache: dict[date, date] = field(default_factory=dict)
-    dates_cache: dict[tuple[str, int | None, bool], dict[str, str]] = field(default_factory=dict)
+    dates_cache: dict[tuple[str, str, int | None, bool], dict[str, str]] = field(default_factory=dict)
     iso_cache: dict[date, tuple[str, int]] = field(default_factory=dict)
 
 
@@ -131,11 +143,21 @@ def _plan(snapshot: Snapshot, rules: Rules, run_date: date) -> list[PlannedActio
     dunning_on = (snapshot.reminders_sent_by or rules.reminders_sent_by) != "package"
     actions: list[PlannedAction] = []
     empty: list[SnapItem] = []
+    overrides = dict(rules.debtors.kinds)
+    unknown_as = snapshot.unknown_as or rules.debtors.unknown_as or "consumer"
+    treat: Any = "business" if unknown_as == "business" else "consumer"
     for debtor_id in sorted(snapshot.debtors.keys() | snapshot.items_by_debtor.keys()):
         debtor = snapshot.debtors.get(debtor_id)
         items = snapshot.items_by_debtor.get(debtor_id, empty)
         if debtor is None:
             continue  # items of a debtor the store does not know (yet): nothing to address them to
+        found = classify(
+            code=debtor.code, name=debtor.name, kind=debtor.kind, vat_number=debtor.vat_number,
+            coc_number=debtor.coc_number, overrides=overrides, unknown_as=treat,
+        )
+        ctx.classified[debtor_id] = found
+        if found.kind != debtor.kind:
+            debtor = dataclasses.replace(debtor, kind=found.kind)
         open_total = sum((i.open_base for i in items), ZERO)
         if dunning_on and items:
             _dunning(ctx, debtor, items, open_total, segmenter, ladders, actions)
@@ -211,6 +233,7 @@ def _dunning(
     country = ctx.calendar_country
     credits: dict[str, list[SnapItem]] = defaultdict(list)
     groups: dict[tuple[str, int, str], _Group] = {}
+    waiting: list[tuple[SnapItem, Ladder, int, dict[str, Reached]]] = []
     per_item, fallback = segmenter.for_debtor(debtor, open_total)
     for item in items:
         sid = item.source_id
@@ -248,18 +271,19 @@ def _dunning(
         step = ladder.steps[level]
         anchor = step.from_
         if resumed is not None:
-            pass
+            waits = False  # a broken promise or plan: its step is due at once
         elif anchor == "due_date":
-            if run_date < due + ladder.deltas[level]:
-                continue
+            waits = run_date < due + ladder.deltas[level]
         elif anchor == "invoice_date":
-            if run_date < item.invoice_date + ladder.deltas[level]:
-                continue
+            waits = run_date < item.invoice_date + ladder.deltas[level]
         else:
             previous = mine[ladder.steps[level - 1].name].on if level else None
             target = step_date(step, invoice_date=item.invoice_date, due_date=due, previous=previous)
-            if target is None or run_date < target:
-                continue
+            waits = target is None or run_date < target
+        if waits:
+            if run_date > item.due_date:
+                waiting.append((item, ladder, level, mine))  # overdue: it goes into a letter sent today
+            continue
         key = (ladder.name, level, item.currency)
         group = groups.get(key)
         if group is None:
@@ -273,7 +297,12 @@ def _dunning(
         return
     last = snapshot.last_message.get(debtor.source_id)
     remaining = {cur: -sum((c.open for c in found), ZERO) for cur, found in credits.items()}
-    ordered = sorted(groups.values(), key=lambda g: (min(i.due_date for i in g.items), g.ladder.name, g.level))
+    consumer = ctx.classified[debtor.source_id].treat_as == "consumer"
+    written_today = False  # a call task is not held back by a letter planned in the same run
+    merged = _one_letter_per_debtor(list(groups.values()), waiting, consumer)
+    if ctx.rules.costs.regular_delivery:
+        _number_due_dates(merged, items)
+    ordered = sorted(merged, key=lambda g: (min(i.due_date for i in g.items), g.ladder.name, g.level))
     for group in ordered:
         # Credits go to the oldest debts first, whether or not their message goes out today.
         gross = sum((i.open for i in group.items), ZERO)
@@ -286,9 +315,15 @@ def _dunning(
         if group.step.action in MESSAGE_ACTIONS:
             if not ctx.business_day:
                 continue  # messages wait for the next business day
-            if last is not None and (run_date - last).days < group.ladder.profile.min_days_between_messages:
+            # At most what the profile allows, within this run too (issue 11 point 8): a message
+            # planned above counts as sent today.
+            since = last if group.step.action is StepAction.CALL_TASK else (run_date if written_today else last)
+            if since is not None and (run_date - since).days < group.ladder.profile.min_days_between_messages:
                 continue
-        actions.append(_action(ctx, debtor, group, net, netted, credits.get(group.currency, [])))
+        action = _action(ctx, debtor, group, net, netted, credits.get(group.currency, []))
+        actions.append(action)
+        if action.kind in WRITTEN_KINDS:
+            written_today = True
 
 
 def _resume_level(ladder: Ladder, level: int, broke_on: date | None, run_date: date) -> int | None:
@@ -303,31 +338,143 @@ def _resume_level(ladder: Ladder, level: int, broke_on: date | None, run_date: d
     return target
 
 
-_COSTS_KIND = {
-    "business": DebtorKind.BUSINESS,
-    "consumer": DebtorKind.CONSUMER,
-    "unknown": DebtorKind.CONSUMER,  # unknown kind: treated as a consumer for costs, and flagged
+_SEVERITY = {
+    StepAction.REMINDER: 0,
+    StepAction.FORMAL_NOTICE: 1,
+    StepAction.NOTICE_OF_DEFAULT: 2,
+    StepAction.COLLECTION_HANDOVER: 3,
 }
 
 
-def _consumer_kind(debtor: SnapDebtor) -> tuple[DebtorKind, list[str]]:
-    return _COSTS_KIND[debtor.kind], (["unknown_kind"] if debtor.kind == "unknown" else [])
+def _is_letter(group: _Group) -> bool:
+    step = group.step
+    return step.action in _SEVERITY and step.channel in LETTER_CHANNELS
 
 
-def _interest(country: str, kind: DebtorKind, amount: Decimal, currency: str, due: date, on: date) -> legal.InterestQuote:
-    return legal.interest(country=country, debtor_kind=kind, principal=Money(amount=amount, currency=currency), due=due, on=on)
+def _one_letter_per_debtor(
+    groups: list[_Group], waiting: list[tuple[SnapItem, Ladder, int, dict[str, Reached]]], consumer: bool
+) -> list[_Group]:
+    """Art. 6:96(7) BW (docs/reference/legal-and-kpi.md §3.5): the debtor's claims that can be dunned go in
+    ONE letter, and the costs scale applies once to their sum. Per currency, every due letter step
+    of the debtor (whatever step each item's ladder is at) becomes one letter, and every other
+    overdue item that is not paused is listed in it too.
+
+    The letter is the step that protects the debtor most when a consumer's statutory letter (NL
+    14-day letter, BE free first reminder) is among them, else the most advanced step. Each item
+    reaches its own due step; an item listed without a due step reaches the statutory letter of
+    its own ladder when the letter is one (its 14-day term then runs with the others'), else none.
+    Items due at a step only after this letter get their own later letter.
+    """
+    letters: dict[str, list[_Group]] = defaultdict(list)
+    out: list[_Group] = []
+    for group in groups:
+        if _is_letter(group):
+            letters[group.currency].append(group)
+        else:
+            out.append(group)
+    for currency, found in letters.items():
+        statutory = [g for g in found if consumer and g.step.consumer_letter]
+        lead = max(statutory or found, key=lambda g: (_SEVERITY[g.step.action], g.level, g.ladder.name))
+        extra = [w for w in waiting if w[0].currency == currency]
+        if len(found) == 1 and not extra:
+            out.append(found[0])
+            continue
+        merged = _Group(",".join(sorted({n for g in found for n in g.segment.split(",")})), lead.ladder, lead.level, currency)
+        statutory_letter = consumer and lead.step.consumer_letter
+
+        def gate_step(ladder: Ladder, level: int, statutory_letter: bool = statutory_letter) -> str:
+            # An item carried in the statutory letter reaches its own ladder's statutory letter, so its
+            # 14-day term runs with the others' and its costs share the one scale.
+            if statutory_letter:
+                gate = next((i for i, s in enumerate(ladder.steps) if s.consumer_letter), None)
+                if gate is not None and gate >= level:
+                    return f"{ladder.name}/{ladder.steps[gate].name}"
+            return ""
+
+        for group in found:
+            own_step = gate_step(group.ladder, group.level) or f"{group.ladder.name}/{group.step.name}"
+            for item, reached in zip(group.items, group.reached, strict=True):
+                merged.items.append(item)
+                merged.reached.append(reached)
+                merged.item_ladders.append(group.ladder)
+                merged.item_steps.append(own_step)
+        for item, ladder, level, reached in extra:
+            own = gate_step(ladder, level)
+            merged.items.append(item)
+            merged.reached.append(reached)
+            merged.item_ladders.append(ladder)
+            merged.item_steps.append(own)
+        out.append(merged)
+    return out
 
 
-def _letter_dates(ctx: _Context, step: Step, consumer: bool) -> dict[str, str]:
+def _number_due_dates(groups: list[_Group], items: list[SnapItem]) -> None:
+    """Book XIX reminder fee: which unpaid due date of its calendar year each letter's latest item is."""
+    by_year: dict[int, list[date]] = defaultdict(list)
+    for item in items:
+        if item.open > 0:
+            by_year[item.due_date.year].append(item.due_date)
+    for group in groups:
+        latest = max(i.due_date for i in group.items)
+        group.due_date_number = sum(1 for d in by_year[latest.year] if d <= latest)
+
+
+def _consumer_kind(ctx: _Context, debtor: SnapDebtor) -> tuple[DebtorKind, list[str]]:
+    """The kind costs and letters follow (unknown: as the connection / rules file say, default consumer)."""
+    found = ctx.classified[debtor.source_id]
+    kind = DebtorKind.BUSINESS if found.treat_as == "business" else DebtorKind.CONSUMER
+    return kind, (["unknown_kind"] if found.kind == "unknown" else [])
+
+
+def _law(ctx: _Context, debtor: SnapDebtor, consumer: bool, net: Decimal, currency: str) -> tuple[str, str]:
+    """(country whose law sets costs, interest and terms, why).
+
+    Consumers: the law of the consumer's country where it protects more (Rome I Regulation art. 6,
+    docs/reference/legal-and-kpi.md §3.5): the lower statutory costs on this letter decide, the
+    consumer's country on a tie. Businesses: the creditor's country unless the rules file says
+    ``costs.business_law: debtor``.
+    """
+    creditor = ctx.snapshot.country
+    home = debtor.country if debtor.country in legal.COUNTRIES else None
+    if not consumer:
+        if ctx.rules.costs.business_law == "debtor" and home is not None:
+            return home, f"{home} law: the debtor's country (rules file: costs.business_law)"
+        return creditor, f"{creditor} law: the creditor's country"
+    if home is None or home == creditor:
+        return creditor, f"{creditor} law: the consumer's and the creditor's country"
+    principal = Money(amount=net, currency=currency)
+
+    def charge(country: str) -> Decimal:
+        quote = _safe(
+            lambda: legal.collection_costs(
+                country=country, debtor_kind=DebtorKind.CONSUMER, principal=principal, on=ctx.run_date,
+                has_clause=ctx.rules.costs.contract_clause, reminder_number=2,
+            ),
+            None,
+        )
+        return quote.costs.amount if quote is not None and quote.allowed else ZERO
+
+    at_home, at_creditor = charge(home), charge(creditor)
+    if at_home <= at_creditor:
+        return home, (
+            f"{home} law: the consumer lives in {home} and its law protects more (Rome I art. 6): costs "
+            f"{currency} {at_home:.2f} instead of {currency} {at_creditor:.2f} under {creditor} law"
+        )
+    return creditor, (
+        f"{creditor} law: the creditor's country protects this consumer more than {home} law "
+        f"(costs {currency} {at_creditor:.2f} instead of {currency} {at_home:.2f}; Rome I art. 6)"
+    )
+
+
+def _letter_dates(ctx: _Context, step: Step, consumer: bool, country: str) -> dict[str, str]:
     """assumed_receipt, pay_by (and costs_from for a consumer letter): the same for every letter of
-    a step on one run, so computed once per (channel, term, consumer letter)."""
+    a step on one run, so computed once per (country, channel, term, consumer letter)."""
     consumer_letter = step.consumer_letter and consumer
-    key = (step.channel, step.term_days, consumer_letter)
+    key = (country, step.channel, step.term_days, consumer_letter)
     found = ctx.dates_cache.get(key)
     if found is not None:
         return found
     run_date = ctx.run_date
-    country = ctx.snapshot.country
     channel = step.channel
     receipt = run_date
     if channel in LETTER_CHANNELS:
@@ -341,8 +488,10 @@ def _letter_dates(ctx: _Context, step: Step, consumer: bool) -> dict[str, str]:
         if costs_from is not None:
             dates["pay_by"] = (costs_from - timedelta(days=1)).isoformat()
             dates["costs_from"] = costs_from.isoformat()
+            dates["term_days"] = "14"
     elif step.term_days:
-        dates["pay_by"] = roll_to_business_day(receipt + timedelta(days=step.term_days), ctx.calendar_country).isoformat()
+        # a stated term ends by the calendar of terms (NL Algemene termijnenwet, BE Ger.W. art. 53)
+        dates["pay_by"] = term_end(receipt + timedelta(days=step.term_days), country).isoformat()
     ctx.dates_cache[key] = dates
     return dates
 
@@ -377,49 +526,62 @@ def _action(
     rules = ctx.rules
     run_date = ctx.run_date
     step = group.step
-    country = snapshot.country
     currency = group.currency
     ids = sorted(i.source_id for i in group.items)
     kind = _STEP_KIND[step.action]
-    key = idempotency_key(snapshot.connection_id, debtor.source_id, group.ladder.name, step.name, ",".join(ids))
-    costs_kind, flags = _consumer_kind(debtor)
+    if group.item_steps:
+        # a letter for items at several steps: the key names the step each item reaches, so the
+        # next letter with the same items (each a step further) is a new one
+        own = dict(zip((i.source_id for i in group.items), group.item_steps, strict=True))
+        key = idempotency_key(
+            snapshot.connection_id, debtor.source_id, group.ladder.name, step.name, ",".join(f"{i}={own[i]}" for i in ids)
+        )
+    else:
+        key = idempotency_key(snapshot.connection_id, debtor.source_id, group.ladder.name, step.name, ",".join(ids))
+    costs_kind, flags = _consumer_kind(ctx, debtor)
     consumer = costs_kind is not DebtorKind.BUSINESS
     details: dict[str, str] = {"segment": group.segment, "profile": group.ladder.name}
-    items = sorted(group.items, key=lambda i: (i.due_date, i.source_id))
+    if flags:
+        details["classification"] = ctx.classified[debtor.source_id].reason
+    order = sorted(range(len(group.items)), key=lambda n: (group.items[n].due_date, group.items[n].source_id))
+    items = [group.items[n] for n in order]
+    if group.item_steps:
+        details["item_steps"] = json.dumps(
+            {group.items[n].source_id: group.item_steps[n] for n in order}, sort_keys=True, separators=(",", ":")
+        )
     costs: Money | None = None
     interest: Money | None = None
     reason = f"step {step.name} ({step.action.value}) of profile {group.ladder.name}, segment {group.segment}: "
     reason += f"{len(items)} item(s), oldest due {items[0].due_date.isoformat()}"
+    if group.item_steps:
+        reason += "; one letter for all of the debtor's overdue items (art. 6:96(7) BW)"
     if netted:
         reason += f", after netting {currency} {netted:.2f} of credits"
         details["netted"] = f"{netted:.2f}"
         details["credits"] = json.dumps(sorted(c.source_id for c in credits))
 
     if step.action in MESSAGE_ACTIONS:
-        details.update(_letter_dates(ctx, step, consumer))
-        reference = _reference(country, debtor, items)
+        country, why = _law(ctx, debtor, consumer, net, currency)
+        details["law"] = why
+        details["law_country"] = country
+        details["debtor_kind"] = "consumer" if consumer else "business"
+        details.update(_letter_dates(ctx, step, consumer, country))
+        reference = _reference(snapshot.country, debtor, items)
         if reference is not None:
             details["payment_reference"] = reference
         else:
             flags.append("no_payment_reference")
         details["items"] = _items_json(items, run_date, ctx.iso_cache)
-        costs, costs_lines, cost_flags = _costs(ctx, debtor, group, costs_kind, items, net)
+        costs, costs_lines, cost_flags = _costs(ctx, group, costs_kind, net, country)
         flags.extend(cost_flags)
         details["costs_explanation"] = "\n".join(costs_lines)
-        if step.consumer_letter and consumer and step.costs != "none":
-            announced = _safe(
-                lambda: legal.collection_costs(
-                    country=country, debtor_kind=costs_kind, principal=Money(amount=net, currency=currency),
-                    on=run_date, has_clause=rules.costs.contract_clause, reminder_number=2,
-                    postage=_postage(rules, step, currency),
-                ),
-                None,
-            )
-            if announced is not None and announced.allowed:
-                details["costs_announced"] = f"{announced.costs.amount:.2f}"
+        if step.consumer_letter and consumer:
+            details["consumer_letter"] = country
+            _announce(ctx, details, step, costs_kind, net, currency, country, group)
         if step.interest and rules.costs.interest:
-            interest, lines = _interest_total(country, costs_kind, debtor, items, run_date, currency)
+            interest, lines, status, warnings = _interest_total(ctx, group, costs_kind, currency, country)
             details["interest_explanation"] = "\n".join(lines)
+            _rate_status(details, flags, status, warnings, rules.costs.accept_unverified_rates)
         else:
             details["interest_explanation"] = ""
     if flags:
@@ -446,8 +608,48 @@ def _action(
     )
 
 
+def _rate_status(details: dict[str, str], flags: list[str], status: str, warnings: list[str], accepted: bool) -> None:
+    """Say when a rate on the letter is not verified; apply refuses an unverified one unless accepted."""
+    if status == "verified":
+        return
+    details["rate_status"] = status
+    details["rate_warnings"] = "\n".join(warnings)
+    flags.append(f"rate_{status}")
+    if status == "unverified" and accepted:
+        details["unverified_rate_accepted"] = "true"
+
+
+def _announce(
+    ctx: _Context, details: dict[str, str], step: Step, kind: DebtorKind, net: Decimal, currency: str, country: str, group: _Group
+) -> None:
+    """What the statutory consumer letter must state: the exact costs that will be charged if the
+    debtor does not pay within the term (NL art. 6:96(6) BW; BE Book XIX), on the combined principal
+    of every item in it (art. 6:96(7) BW), and for BE the interest that will be claimed."""
+    rules = ctx.rules
+    if step.costs != "none":
+        announced = _safe(
+            lambda: legal.collection_costs(
+                country=country, debtor_kind=kind, principal=Money(amount=net, currency=currency), on=ctx.run_date,
+                has_clause=rules.costs.contract_clause, reminder_number=2, postage=_postage(rules, step, currency),
+                regular_delivery=rules.costs.regular_delivery, due_date_number=group.due_date_number,
+            ),
+            None,
+        )
+        if announced is not None and announced.allowed:
+            details["costs_announced"] = f"{announced.costs.amount:.2f}"
+    if country == "BE" and rules.costs.interest and _interest_clause(rules):
+        found = _safe(lambda: legal.rate_on("be_commercial", ctx.run_date), None)
+        if found is not None:
+            details["interest_rate_announced"] = f"{found[0].normalize():f}"
+
+
+def _interest_clause(rules: Rules) -> bool:
+    clause = rules.costs.interest_clause
+    return rules.costs.contract_clause if clause is None else clause
+
+
 def _postage(rules: Rules, step: Step, currency: str) -> Money | None:
-    """Postage of a reminder sent by post (BE consumers: EUR 7.50 plus postage per reminder)."""
+    """Postage of a reminder sent by post (BE consumers, regular-delivery contracts only)."""
     postage = rules.costs.postage
     if postage is None or step.channel not in ("letter", "registered_letter"):
         return None
@@ -484,30 +686,38 @@ def _reference(country: str, debtor: SnapDebtor, items: list[SnapItem]) -> str |
         return None
 
 
+def _gate(group: _Group, index: int) -> Reached | None:
+    """The statutory consumer letter (14-day letter / free first reminder) item ``index`` reached."""
+    ladder = group.ladder_of(index)
+    gates = [r for name, r in group.reached[index].items() if name in ladder.consumer_letters]
+    return max(gates, key=lambda r: r.on) if gates else None
+
+
 def _costs(
-    ctx: _Context, debtor: SnapDebtor, group: _Group, kind: DebtorKind, items: list[SnapItem], net: Decimal
+    ctx: _Context, group: _Group, kind: DebtorKind, net: Decimal, country: str
 ) -> tuple[Money | None, list[str], list[str]]:
-    """(costs or None, explanation lines, flags) for one message."""
+    """(costs or None, explanation lines, flags) for one message (the lines go to plan and journal,
+    never into the letter)."""
     step = group.step
     if step.costs == "none":
         return None, [], []
     currency = group.currency
-    country = ctx.snapshot.country
     rules = ctx.rules
     flags: list[str] = []
+    items = group.items
     principals = [i.open for i in items] if net == sum((i.open for i in items), ZERO) else [net]
     reminder_number = 1
     if kind is not DebtorKind.BUSINESS:
         # Consumers: only items whose 14-day letter (NL) / free first reminder (BE) term has passed.
         eligible = ZERO
         counts: list[int] = []
-        letters = group.ladder.consumer_letters
-        for item, reached in zip(group.items, group.reached, strict=True):
-            counts.append(sum(1 for r in reached.values() if group.ladder.steps[group.ladder.index[r.step]].action in MESSAGE_ACTIONS))
-            gates = [r for name, r in reached.items() if name in letters]
-            if not gates:
+        for index, item in enumerate(items):
+            ladder = group.ladder_of(index)
+            reached = group.reached[index]
+            counts.append(sum(1 for r in reached.values() if ladder.steps[ladder.index[r.step]].action in MESSAGE_ACTIONS))
+            gate = _gate(group, index)
+            if gate is None:
                 continue
-            gate = max(gates, key=lambda r: r.on)
             starts = _costs_from(country, gate)
             if starts is not None and ctx.run_date >= starts:
                 eligible += item.open
@@ -526,6 +736,8 @@ def _costs(
             has_clause=rules.costs.contract_clause,
             reminder_number=reminder_number,
             postage=_postage(rules, step, currency),
+            regular_delivery=rules.costs.regular_delivery,
+            due_date_number=group.due_date_number,
         ),
         None,
     )
@@ -546,20 +758,49 @@ def _costs(
 
 
 def _interest_total(
-    country: str, kind: DebtorKind, debtor: SnapDebtor, items: list[SnapItem], run_date: date, currency: str
-) -> tuple[Money | None, list[str]]:
+    ctx: _Context, group: _Group, kind: DebtorKind, currency: str, country: str
+) -> tuple[Money | None, list[str], str, list[str]]:
+    """(total interest, explanation lines, weakest rate status, rate warnings) of one message."""
     total = ZERO
     lines: list[str] = []
-    for item in items:
+    status = "verified"
+    warnings: list[str] = []
+    be_consumer = country == "BE" and kind is not DebtorKind.BUSINESS
+    for index, item in enumerate(group.items):
+        label = item.document_number or item.source_id
+        principal = Money(amount=item.open, currency=currency)
         try:
-            quote = _interest(country, kind, item.open, currency, item.due_date, run_date)
+            if be_consumer:
+                quote = _be_consumer_interest(ctx, group, index, principal, country)
+            else:
+                quote = legal.interest(country=country, debtor_kind=kind, principal=principal, due=item.due_date, on=ctx.run_date)
         except ArconnectError:
-            lines.append(f"{item.document_number or item.source_id}: interest could not be computed")
+            lines.append(f"{label}: interest could not be computed")
             continue
         total += quote.amount.amount
-        lines.append(f"{item.document_number or item.source_id}: {currency} {quote.amount.amount:.2f}")
+        lines.append(f"{label}: {currency} {quote.amount.amount:.2f}")
         lines.extend(f"  {line}" for line in quote.explanation)
-    return _money(total, currency), lines
+        if quote.periods and quote.rate_status != "verified":
+            if quote.rate_status == "unverified" or status == "verified":
+                status = quote.rate_status
+            warnings.extend(w for w in quote.rate_warnings if w not in warnings)
+    return _money(total, currency), lines, status, warnings
+
+
+def _be_consumer_interest(ctx: _Context, group: _Group, index: int, principal: Money, country: str) -> legal.InterestQuote:
+    """Book XIX: with a clause, at most the commercial rate after the free reminder's term; without
+    one, the legal rate after a formal notice of default (an earlier notice_of_default step)."""
+    ladder = group.ladder_of(index)
+    gate = _gate(group, index)
+    starts = _costs_from(country, gate) if gate is not None else None
+    notices = [r.on for name, r in group.reached[index].items() if ladder.steps[ladder.index[name]].action == StepAction.NOTICE_OF_DEFAULT]
+    return legal.be_consumer_interest(
+        principal=principal,
+        on=ctx.run_date,
+        has_clause=_interest_clause(ctx.rules),
+        term_ended=starts - timedelta(days=1) if starts is not None else None,
+        notice_of_default=min(notices) if notices else None,
+    )
 
 
 def _credit(

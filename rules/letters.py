@@ -84,9 +84,13 @@ class LetterContext(BaseModel):
     amount: Money
     costs: Money | None = None
     interest: Money | None = None
-    costs_explanation: list[str] = Field(default_factory=list)
-    interest_explanation: list[str] = Field(default_factory=list)
+    costs_explanation: list[str] = Field(default_factory=list)  # for plan and journal, never printed
+    interest_explanation: list[str] = Field(default_factory=list)  # for plan and journal, never printed
     consumer: bool = False
+    #: the statutory consumer letter (NL 14-day letter, BE free first reminder): the law's country
+    statutory: str | None = None
+    costs_announced: Money | None = None
+    interest_rate_announced: Decimal | None = None
 
     @property
     def netted(self) -> Money | None:
@@ -182,6 +186,50 @@ LABELS: dict[str, dict[str, str]] = {
 }
 
 
+#: What the statutory consumer letter must say, per language: NL art. 6:96(6) BW in the wording the
+#: Hoge Raad accepted (HR 25 Nov 2016, ECLI:NL:HR:2016:2704: "binnen veertien dagen vanaf de dag
+#: nadat deze brief bij u is bezorgd") with a conservatively computed date; BE Book XIX: a free first
+#: reminder, at least 14 days from the third working day after posting (e-mail: the day after).
+STATUTORY: dict[str, dict[str, str]] = {
+    "nl": {
+        "nl_term": "Betaal het totaalbedrag van {total} binnen veertien dagen vanaf de dag nadat deze brief bij u is bezorgd. "
+        "Wij gaan ervan uit dat deze brief uiterlijk op {receipt} bij u is bezorgd; betaal dan uiterlijk op {pay_by}.",
+        "nl_costs": "Betaalt u niet binnen die termijn, dan bent u ook incassokosten verschuldigd van {costs}.",
+        "be_term": "Dit is een eerste, kosteloze herinnering. U heeft veertien dagen om te betalen, te rekenen vanaf de "
+        "derde werkdag na de verzending van deze brief (bij e-mail: vanaf de dag na de verzending). Betaal uiterlijk op {pay_by}.",
+        "be_costs": "Betaalt u niet binnen die termijn, dan rekenen wij een schadevergoeding aan van {costs}.",
+        "be_interest": "Na die termijn is ook interest verschuldigd tegen {rate} % per jaar.",
+    },
+    "fr": {
+        "nl_term": "Veuillez payer le total de {total} dans les quatorze jours à compter du lendemain de la remise de cette "
+        "lettre à votre adresse. Nous considérons qu'elle vous est remise au plus tard le {receipt} ; payez donc au plus tard le {pay_by}.",
+        "nl_costs": "À défaut de paiement dans ce délai, des frais de recouvrement de {costs} seront dus en outre.",
+        "be_term": "Ceci est un premier rappel gratuit. Vous disposez de quatorze jours pour payer, à compter du troisième "
+        "jour ouvrable suivant l'envoi de cette lettre (par e-mail : du lendemain de l'envoi). Payez au plus tard le {pay_by}.",
+        "be_costs": "À défaut de paiement dans ce délai, nous réclamerons une indemnité de {costs}.",
+        "be_interest": "Après ce délai, des intérêts au taux de {rate} % par an seront également dus.",
+    },
+    "en": {
+        "nl_term": "Please pay the total of {total} within fourteen days from the day after this letter is delivered to you. "
+        "We assume it is delivered to you on {receipt} at the latest; please pay no later than {pay_by}.",
+        "nl_costs": "If you do not pay within that term, you will also owe collection costs of {costs}.",
+        "be_term": "This is a first reminder, free of charge. You have fourteen days to pay, counted from the third working "
+        "day after this letter was sent (by e-mail: from the day after it was sent). Please pay no later than {pay_by}.",
+        "be_costs": "If you do not pay within that term, we will claim damages of {costs}.",
+        "be_interest": "After that term, interest at {rate} % a year will also be owed.",
+    },
+    "de": {
+        "nl_term": "Bitte zahlen Sie den Gesamtbetrag von {total} innerhalb von vierzehn Tagen ab dem Tag nach der Zustellung "
+        "dieses Briefes. Wir gehen davon aus, dass er Ihnen spätestens am {receipt} zugestellt wird; zahlen Sie also spätestens am {pay_by}.",
+        "nl_costs": "Zahlen Sie nicht innerhalb dieser Frist, schulden Sie zusätzlich Inkassokosten von {costs}.",
+        "be_term": "Dies ist eine erste, kostenlose Mahnung. Sie haben vierzehn Tage Zeit zu zahlen, ab dem dritten Werktag "
+        "nach dem Versand dieses Briefes (per E-Mail: ab dem Tag nach dem Versand). Zahlen Sie spätestens am {pay_by}.",
+        "be_costs": "Zahlen Sie nicht innerhalb dieser Frist, fordern wir einen Schadenersatz von {costs}.",
+        "be_interest": "Nach Ablauf dieser Frist sind außerdem Zinsen von {rate} % pro Jahr geschuldet.",
+    },
+}
+
+
 # --------------------------------------------------------------------------- rendering
 
 
@@ -222,6 +270,7 @@ def _variables(context: LetterContext, language: str, *, html: bool) -> dict[str
         "money": money,
         "day": day,
         "has_extras": bool(charged),
+        "statutory": STATUTORY[language],
         "layout": "_letter.html.j2" if html else "_letter.txt.j2",
         "language": language,
     }
@@ -371,4 +420,7 @@ def context_for(
         costs_explanation=_lines(details.get("costs_explanation")),
         interest_explanation=_lines(details.get("interest_explanation")),
         consumer=consumer,
+        statutory=details.get("consumer_letter") or None,
+        costs_announced=Money.of(details["costs_announced"], amount.currency) if details.get("costs_announced") else None,
+        interest_rate_announced=Decimal(details["interest_rate_announced"]) if details.get("interest_rate_announced") else None,
     )

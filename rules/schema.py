@@ -214,9 +214,35 @@ class Letters(_Model):
     templates_dir: str | None = Field(default=None, description="own templates, relative to this file")
 
 
+class DebtorSettings(_Model):
+    """How debtors are classified when the package does not say (see :mod:`rules.classify`)."""
+
+    unknown_as: Literal["consumer", "business"] | None = Field(
+        default=None, description="treat debtors of unknown kind as this (default: the connection's setting, else consumer)"
+    )
+    kinds: dict[str, Literal["consumer", "business"]] = Field(
+        default_factory=dict, description="debtor code -> kind, overriding every other signal"
+    )
+
+
 class CostSettings(_Model):
     contract_clause: bool = Field(
         default=True, description="the contract has the clause the law needs (BE consumers: a damages clause)"
+    )
+    interest_clause: bool | None = Field(
+        default=None, description="BE consumers: the contract has an interest clause (default: contract_clause)"
+    )
+    regular_delivery: bool = Field(
+        default=False,
+        description="BE consumers: contracts for the regular delivery of goods or services (the only case of the "
+        "EUR 7.50 + postage reminder fee, from the 4th unpaid due date of a calendar year)",
+    )
+    accept_unverified_rates: bool = Field(
+        default=False,
+        description="let apply put an interest rate marked unverified in rules/data/interest.yaml on a letter",
+    )
+    business_law: Literal["creditor", "debtor"] = Field(
+        default="creditor", description="whose country's law sets a business debtor's costs and interest"
     )
     postage: Decimal | None = Field(default=None, description="postage added to BE consumer reminders by letter")
     interest: bool = Field(default=True, description="compute statutory/commercial interest on steps that ask for it")
@@ -376,6 +402,7 @@ class Rules(_Model):
     business_days: BusinessDays = Field(default_factory=BusinessDays)
     letters: Letters = Field(default_factory=Letters)
     costs: CostSettings = Field(default_factory=CostSettings)
+    debtors: DebtorSettings = Field(default_factory=DebtorSettings)
     segments: list[Segment] = Field(min_length=1)
     profiles: dict[str, Profile] = Field(min_length=1)
     credit_limits: list[CreditLimitPolicy] = Field(default_factory=list)

@@ -12,6 +12,7 @@ channel; when each debtor was last written to; how often arconnect blocked or un
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -44,6 +45,8 @@ class SnapDebtor:
     credit_limit: Decimal | None
     credit_limit_currency: str | None
     avg_days_late: Decimal | None = None
+    vat_number: str | None = None
+    coc_number: str | None = None  # KvK (NL) or KBO (BE)
 
 
 @dataclass(slots=True, frozen=True)
@@ -100,6 +103,8 @@ class Snapshot:
     #: items of a broken promise or payment plan → the day it broke: they resume the ladder at
     #: their profile's ``broken_promise_step`` (rules/desk.py)
     resume_at: dict[str, date] = field(default_factory=dict)
+    #: how the connection treats debtors of unknown kind (None: the rules file's setting, else consumer)
+    unknown_as: str | None = None
 
     def item_count(self) -> int:
         return sum(len(items) for items in self.items_by_debtor.values())
@@ -171,9 +176,20 @@ class Snapshot:
             self.unblocks_applied[debtor] = self.unblocks_applied.get(debtor, 0) + 1
         profile = action.details.get("profile")
         if action.step and profile:
+            # One letter per debtor carries items at different steps (issue 10 point 2): each item
+            # reaches its own step, given in ``item_steps`` ({item id: "profile/step"}); an item
+            # listed only for the record (not due at a step of its own) reaches none.
+            raw = action.details.get("item_steps")
+            steps: dict[str, str] | None = json.loads(raw) if raw else None
             reached = Reached(profile, action.step, action.run_date, action.channel)
             for item_id in action.item_source_ids:
-                self.history.setdefault(item_id, []).append(reached)
+                if steps is None:
+                    self.history.setdefault(item_id, []).append(reached)
+                    continue
+                own = steps.get(item_id)
+                if own:
+                    own_profile, _, own_step = own.partition("/")
+                    self.history.setdefault(item_id, []).append(Reached(own_profile, own_step, action.run_date, action.channel))
 
 
 def snap_debtor(debtor: Debtor, avg_days_late: Decimal | None = None) -> SnapDebtor:
@@ -190,6 +206,8 @@ def snap_debtor(debtor: Debtor, avg_days_late: Decimal | None = None) -> SnapDeb
         credit_limit=limit.amount if limit else None,
         credit_limit_currency=limit.currency if limit else None,
         avg_days_late=avg_days_late,
+        vat_number=debtor.vat_number,
+        coc_number=debtor.coc_number,
     )
 
 

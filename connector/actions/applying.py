@@ -105,6 +105,25 @@ def channels_for(connection: cfg.ConnectionConfig, data_dir: Path | None = None)
     )
 
 
+def unverified_rate_refusals(actions: Sequence[PlannedAction]) -> tuple[list[PlannedAction], list[str]]:
+    """(actions to apply, one warning per refused action): a letter whose interest uses a rate marked
+    unverified in rules/data/interest.yaml is not sent unless the rules file accepts such rates
+    (``costs.accept_unverified_rates``; issue 10 point 12)."""
+    kept: list[PlannedAction] = []
+    refused: list[str] = []
+    for action in actions:
+        details = action.details
+        if details.get("rate_status") == "unverified" and details.get("unverified_rate_accepted") != "true":
+            why = "; ".join(details.get("rate_warnings", "").splitlines())
+            refused.append(
+                f"not applied: {action.step or action.kind.value} for debtor {action.debtor_source_id} uses an unverified "
+                f"interest rate ({why}); verify it in rules/data/interest.yaml or set costs.accept_unverified_rates"
+            )
+        else:
+            kept.append(action)
+    return kept, refused
+
+
 def apply_connection(
     name: str,
     run_date: date | None = None,
@@ -139,8 +158,9 @@ def apply_connection(
             plan = confirmed or plan_connection(connection, store, day)
             if confirmed is None:
                 _warn(console, plan.warnings)
-            actions: list[PlannedAction] = list(plan.actions)
-            result = ApplyRunResult(connection.name, day, planned=len(actions), warnings=list(plan.warnings))
+            actions, refused = unverified_rate_refusals(plan.actions)
+            _warn(console, refused)
+            result = ApplyRunResult(connection.name, day, planned=len(plan.actions), warnings=[*plan.warnings, *refused])
             if not actions:
                 result.report = DispatchReport()
                 return result

@@ -88,6 +88,8 @@ def _debtors(conn: sa.Connection, connection_id: str, late: dict[str, Decimal]) 
             credit_limit=row.credit_limit_amount,
             credit_limit_currency=row.credit_limit_currency,
             avg_days_late=late.get(row.source_id),
+            vat_number=data.get("vat_number") or None,
+            coc_number=data.get("coc_number") or None,
         )
     return out
 

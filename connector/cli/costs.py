@@ -8,7 +8,7 @@ country's time zone when none is given, and prints a table or JSON.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -18,7 +18,7 @@ from rich.console import Console
 
 from connector.errors import ConfigError, DataError
 from connector.model import DebtorKind, Money
-from rules.costs import CostsQuote, InterestQuote, collection_costs, interest
+from rules.costs import CostsQuote, InterestQuote, be_consumer_interest, collection_costs, consumer_costs_from, interest
 
 ZONES = {"NL": "Europe/Amsterdam", "BE": "Europe/Brussels"}
 KINDS = {"consumer": DebtorKind.CONSUMER, "business": DebtorKind.BUSINESS, "unknown": DebtorKind.UNKNOWN}
@@ -77,6 +77,8 @@ def quote_payload(
     if owed is not None:
         payload["interest"] = f"{owed.amount.amount:.2f}"
         payload["interest_regime"] = owed.regime
+        payload["rate_status"] = owed.rate_status
+        payload["rate_warnings"] = owed.rate_warnings
         payload["interest_explanation"] = owed.explanation
         payload["interest_periods"] = [
             {
@@ -114,6 +116,27 @@ def register(app: typer.Typer) -> None:
         postage: Annotated[
             str | None, typer.Option("--postage", help="Postage of each reminder after the first (BE consumers)")
         ] = None,
+        regular_delivery: Annotated[
+            bool,
+            typer.Option(
+                "--regular-delivery",
+                help="BE consumers: a contract for the regular delivery of goods or services (the only case of a reminder fee)",
+            ),
+        ] = False,
+        due_date_number: Annotated[
+            int, typer.Option("--due-date-number", help="BE consumers: which unpaid due date of the calendar year this is")
+        ] = 1,
+        first_reminder: Annotated[
+            str | None,
+            typer.Option("--first-reminder", help="BE consumers with a clause: day the free first reminder was sent (interest after its term)"),
+        ] = None,
+        first_reminder_channel: Annotated[
+            str, typer.Option("--first-reminder-channel", help="letter or email (the free first reminder's channel)")
+        ] = "letter",
+        notice: Annotated[
+            str | None,
+            typer.Option("--notice", help="BE consumers without a clause: day of the formal notice of default (legal interest after it)"),
+        ] = None,
         currency: Annotated[str, typer.Option("--currency", help="Currency of the principal")] = "EUR",
         output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
     ) -> None:
@@ -128,6 +151,12 @@ def register(app: typer.Typer) -> None:
         due_day = _date(due, "--due") if due else None
         if reminder is not None and reminder < 1:
             raise ConfigError(f"--reminder: must be 1 or more, not {reminder}")
+        if due_date_number < 1:
+            raise ConfigError(f"--due-date-number: must be 1 or more, not {due_date_number}")
+        channel = _choice(first_reminder_channel, ("letter", "email"), "--first-reminder-channel")
+        reminder_day = _date(first_reminder, "--first-reminder") if first_reminder else None
+        notice_day = _date(notice, "--notice") if notice else None
+        be_consumer = code == "BE" and kind is not DebtorKind.BUSINESS
         number = reminder if reminder is not None else (2 if code == "BE" and kind is not DebtorKind.BUSINESS else 1)
         try:
             costs = collection_costs(
@@ -138,12 +167,21 @@ def register(app: typer.Typer) -> None:
                 has_clause=not no_clause,
                 reminder_number=number,
                 postage=postage_money,
+                regular_delivery=regular_delivery,
+                due_date_number=due_date_number,
             )
-            owed = (
-                interest(country=code, debtor_kind=kind, principal=money, due=due_day, on=quote_day)
-                if due_day is not None
-                else None
-            )
+            owed: InterestQuote | None = None
+            if due_day is not None and be_consumer:
+                term_ended = (
+                    consumer_costs_from(country="BE", letter_sent=reminder_day, channel=channel) - timedelta(days=1)
+                    if reminder_day is not None
+                    else None
+                )
+                owed = be_consumer_interest(
+                    principal=money, on=quote_day, has_clause=not no_clause, term_ended=term_ended, notice_of_default=notice_day
+                )
+            elif due_day is not None:
+                owed = interest(country=code, debtor_kind=kind, principal=money, due=due_day, on=quote_day)
         except DataError as exc:
             raise ConfigError(str(exc)) from None
         console = Console(soft_wrap=True)
@@ -165,6 +203,7 @@ def _print_table(
     if costs.basis:
         console.print(f"  source: {costs.basis}", markup=False, highlight=False)
     if owed is not None:
-        console.print(f"Interest: {owed.amount}", markup=False, highlight=False)
+        status = "" if owed.rate_status == "verified" else f" (rate {owed.rate_status}: check before use)"
+        console.print(f"Interest: {owed.amount}{status}", markup=False, highlight=False)
         for line in owed.explanation:
             console.print(f"  {line}", markup=False, highlight=False)

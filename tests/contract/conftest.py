@@ -9,14 +9,19 @@ import pytest
 
 from connector.auth import open_secret_store
 from connector.store import Store
+from tests.contract.adsolut_harness import AdsolutHarness, AdsolutWithoutOpenItemsHarness
 from tests.contract.exact_harness import ExactHarness
 from tests.contract.harness import Harness, HarnessFactory
 from tests.contract.moneybird_harness import MoneybirdHarness
+from tests.contract.twinfield_harness import TwinfieldHarness
 
 #: Packages plug in here: one line each.
 HARNESSES: dict[str, HarnessFactory] = {
+    "adsolut": AdsolutHarness,
+    "adsolut-without-open-items": AdsolutWithoutOpenItemsHarness,
     "exact": ExactHarness,
     "moneybird": MoneybirdHarness,
+    "twinfield": TwinfieldHarness,
 }
 
 

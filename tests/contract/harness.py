@@ -46,6 +46,12 @@ class Harness(ABC):
         self.transport = self.make_transport()
         self.connections: list[cfg.ConnectionConfig] = []
 
+    #: Why this package (as configured) reads no open items, or None when it does. The tests about
+    #: open items are skipped with this message; the ones about debtors still run.
+    @property
+    def open_items_unavailable(self) -> str | None:
+        return None
+
     # ---- what a package provides
     @abstractmethod
     def make_transport(self) -> httpx.BaseTransport: ...

@@ -3,7 +3,15 @@ deletions, quarantine. Run over every package in ``HARNESSES``."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.contract.harness import Harness
+
+
+def needs_open_items(harness: Harness) -> None:
+    reason = harness.open_items_unavailable
+    if reason is not None:
+        pytest.skip(reason)
 
 
 def test_link_connects_every_granted_administration(harness: Harness) -> None:
@@ -21,7 +29,10 @@ def test_a_full_sync_stores_exactly_what_the_package_holds(harness: Harness) -> 
         stored, truth = harness.stored_truth(connection), harness.truth(connection)
         assert stored.debtor_ids == truth.debtor_ids
         assert stored.open_items == truth.open_items
-        assert len(truth.open_items) > 10
+        if harness.open_items_unavailable is None:
+            assert len(truth.open_items) > 10
+        else:
+            assert stored.open_items == {}
 
 
 def test_syncing_again_without_changes_changes_nothing(harness: Harness) -> None:
@@ -45,6 +56,7 @@ def test_an_incremental_sync_picks_up_payments_new_invoices_and_renames_cheaply(
 
 
 def test_a_deleted_item_leaves_the_open_items(harness: Harness) -> None:
+    needs_open_items(harness)
     connection = harness.link()[0]
     harness.sync(connection)
     deleted = harness.delete_an_item(connection)

@@ -188,7 +188,10 @@ def test_min_days_between_messages() -> None:
     history = [journal_step(("I1",), "s1", date(2026, 1, 6))]
     items = [item("I1", "100", date(2026, 1, 5)), item("I2", "80", date(2026, 1, 8))]
     assert plan(snapshot([debtor()], items, history), r, date(2026, 1, 12)) == []
-    assert steps(plan(snapshot([debtor()], items, history), r, date(2026, 1, 13))) == [("D1", "s1", ("I2",))]
+    # One letter per debtor: I2 reaches s1 and the overdue I1 (its s2 not yet due) is listed with it.
+    [letter] = plan(snapshot([debtor()], items, history), r, date(2026, 1, 13))
+    assert steps([letter]) == [("D1", "s1", ("I1", "I2"))]
+    assert json.loads(letter.details["item_steps"]) == {"I1": "", "I2": "p/s1"}
 
 
 # --------------------------------------------------------------------------- segments
@@ -337,8 +340,8 @@ def test_be_consumers_get_the_first_reminder_free() -> None:
     early = plan(snapshot([consumer], [item("I1", "100", date(2026, 1, 2))], history, country="BE"), r, date(2026, 1, 19))
     assert [(a.step, a.costs) for a in early] == [("s2", None)]
     late = plan(snapshot([consumer], [item("I1", "100", date(2026, 1, 2))], history, country="BE"), r, date(2026, 1, 20))
-    # Book XIX: damages EUR 20 (balance up to EUR 150) + EUR 7.50 for the second reminder (no postage by e-mail).
-    assert [(a.step, a.costs) for a in late] == [("s2", Money.of("27.50", "EUR"))]
+    # Book XIX: damages EUR 20 (balance up to EUR 150); no reminder fee on an ordinary debt (issue 10 point 4).
+    assert [(a.step, a.costs) for a in late] == [("s2", Money.of("20.00", "EUR"))]
     assert late[0].details["payment_reference"].startswith("+++")
 
 
@@ -460,7 +463,9 @@ def test_a_credit_covers_the_oldest_debt_once_and_is_not_reused() -> None:
         item("C1", "-100", date(2026, 1, 1), kind=ItemKind.CREDIT_NOTE),
     ]
     actions = plan(snapshot([debtor()], items, history), R, date(2026, 1, 6))
-    assert [(a.step, a.item_source_ids, a.amount) for a in actions] == [("s1", ("I2",), Money.of("50", "EUR"))]
+    # one letter for the debtor (I1 at s2, I2 at s1): 150 less the credit of 100 = 50
+    assert [(a.step, a.item_source_ids, a.amount) for a in actions] == [("s2", ("I1", "I2"), Money.of("50", "EUR"))]
+    assert actions[0].details["netted"] == "100.00"
 
 
 BLOCKING = """

@@ -199,8 +199,9 @@ def test_the_be_example_plans_a_free_first_reminder_and_eur_40_per_late_invoice(
     assert first.details["payment_reference"] == "+++000/0000/00101+++"  # document 1: 0000000001, 1 mod 97 = 01
     # Posted Mon 12 Jan, assumed received the 3rd working day (Thu 15 Jan); 14 days to Wed 28 Jan.
     assert (first.details["assumed_receipt"], first.details["pay_by"]) == ("2026-01-15", "2026-01-28")
-    # What the next reminder may charge: damages EUR 20 (up to EUR 150) + EUR 7.50 + postage EUR 1.96.
-    assert first.details["costs_announced"] == "29.46"
+    # What the next reminder may charge: damages EUR 20 (up to EUR 150); no EUR 7.50 + postage on an
+    # ordinary debt (Book XIX: only for regular-delivery contracts, issue 10 point 4).
+    assert first.details["costs_announced"] == "20.00"
     notice = actions["D2"]
     # Law of 2 August 2002: EUR 40 fixed compensation per late invoice, two invoices in the letter.
     assert (notice.step, notice.item_source_ids, notice.costs) == ("formal-notice", ("I2", "I3"), Money.of("80.00", "EUR"))

@@ -7,6 +7,7 @@ would, then checks the whole history.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -112,6 +113,16 @@ def ladder_of(rules: Rules, profile: str) -> list[str]:
     return [s.name for s in rules.profiles[profile].steps]
 
 
+def item_steps(action: PlannedAction) -> dict[str, tuple[str, str] | None]:
+    """The step each item of a letter reaches (one letter per debtor carries items at several steps)."""
+    raw = action.details.get("item_steps")
+    profile, step = action.details["profile"], action.step or ""
+    if not raw:
+        return {i: (profile, step) for i in action.item_source_ids}
+    own = json.loads(raw)
+    return {i: (tuple(own[i].split("/", 1)) if own[i] else None) for i in action.item_source_ids}  # type: ignore[misc]
+
+
 @SETTINGS
 @given(worlds(), st.sampled_from(["NL", "BE"]), st.booleans())
 def test_a_step_is_never_skipped_and_never_sent_twice(world: World, country: str, hasty: bool) -> None:
@@ -124,13 +135,20 @@ def test_a_step_is_never_skipped_and_never_sent_twice(world: World, country: str
         if profile is None or action.step is None:
             continue
         assert action.idempotency_key not in done_keys, "a step that was done is never planned again"
-        ladder = ladder_of(rules, profile)
-        for item_id in action.item_source_ids:
-            so_far = reached.setdefault((item_id, profile), [])
-            # The planned step is exactly the next rung after those reached.
-            assert ladder.index(action.step) == len(so_far), (item_id, action.step, so_far)
+        for item_id, own in item_steps(action).items():
+            if own is None:
+                continue  # listed in the debtor's one letter without a step of its own
+            own_profile, own_step = own
+            ladder = ladder_of(rules, own_profile)
+            so_far = reached.setdefault((item_id, own_profile), [])
+            # The planned step is exactly the next rung after those reached, or the consumer's
+            # statutory letter, which carries every overdue claim of the debtor (art. 6:96(7) BW).
+            statutory = next(s for s in rules.profiles[own_profile].steps if s.name == own_step).consumer_letter
+            assert ladder.index(own_step) == len(so_far) or (statutory and ladder.index(own_step) > len(so_far)), (
+                item_id, own_step, so_far,
+            )
             if state == "done":
-                so_far.append(action.step)
+                so_far.extend(ladder[len(so_far) : ladder.index(own_step) + 1])
         if state == "done":
             done_keys.add(action.idempotency_key)
 
@@ -141,27 +159,39 @@ def test_no_consumer_pays_costs_before_the_legal_term(world: World, country: str
     rules = choose(country, hasty)
     journal = simulate(world, rules, country)
     kinds_by_id = {d.source_id: d.kind for d in world.debtors}
+    open_by_id = {i.source_id: i.open for i in world.items}
     letters: dict[str, list[PlannedAction]] = {}  # item → consumer letters done
     messages: dict[str, int] = {}  # item → messages done
     for action, state in journal:
         profile = action.details.get("profile")
-        step = None if profile is None else next(s for s in rules.profiles[profile].steps if s.name == action.step)
         consumer = kinds_by_id[action.debtor_source_id] is not DebtorKind.BUSINESS
         if consumer and action.costs is not None and action.costs.amount > 0:
+            # Costs only on items that had their consumer letter and whose term has passed, and
+            # never more than the law allows on their sum ...
+            gated = []
             for item_id in action.item_source_ids:
-                # Every costed item had its consumer letter, and that letter's term has passed ...
                 gate = letters.get(item_id)
-                assert gate, f"costs on {item_id} without the required letter"
+                if not gate:
+                    continue
                 first = min(g.run_date for g in gate)
                 starts = legal.consumer_costs_from(country=country, letter_sent=first, channel=gate[0].channel or "letter")
-                assert action.run_date >= starts
-            if country == "BE":  # ... and in Belgium it is never the first reminder
-                assert all(messages.get(i, 0) >= 1 for i in action.item_source_ids)
-        if state == "done" and step is not None and step.action in MESSAGE_ACTIONS:
-            for item_id in action.item_source_ids:
-                messages[item_id] = messages.get(item_id, 0) + 1
-                if step.consumer_letter:
-                    letters.setdefault(item_id, []).append(action)
+                if action.run_date >= starts and (country == "NL" or messages.get(item_id, 0) >= 1):
+                    gated.append(open_by_id[item_id])
+            assert gated, "costs without a consumer letter whose term has passed"
+            allowed = legal.collection_costs(
+                country=country, debtor_kind=DebtorKind.CONSUMER, principal=sum(gated[1:], gated[0]),
+                on=action.run_date, reminder_number=2,
+            )
+            assert action.costs.amount <= allowed.costs.amount
+        if state == "done" and profile is not None:
+            for item_id, own in item_steps(action).items():
+                if own is None:
+                    continue
+                step = next(s for s in rules.profiles[own[0]].steps if s.name == own[1])
+                if step.action in MESSAGE_ACTIONS:
+                    messages[item_id] = messages.get(item_id, 0) + 1
+                    if step.consumer_letter:
+                        letters.setdefault(item_id, []).append(action)
 
 
 @SETTINGS

@@ -303,3 +303,27 @@ def test_only_an_email_waiting_for_a_check_can_be_resolved(store: Store, package
         resolve_manual_check(store, "b1", sent=True)
     with pytest.raises(ConfigError, match="no journal entry 'nope'"):
         resolve_manual_check(store, "nope", sent=False)
+
+
+def test_apply_refuses_a_letter_with_an_unverified_rate_unless_the_rules_file_accepts_it() -> None:
+    from datetime import date as _date
+
+    from connector.actions.applying import unverified_rate_refusals
+    from connector.model import ActionKind as _Kind
+    from connector.model import PlannedAction as _Planned
+
+    def letter(key: str, **details: str) -> _Planned:
+        return _Planned(
+            idempotency_key=key, connection_id="c", debtor_source_id="D1", item_source_ids=("I1",),
+            kind=_Kind.NOTICE_OF_DEFAULT, step="default-notice", run_date=_date(2026, 12, 7), reason="r", details=details,
+        )
+
+    unverified = letter("k1", rate_status="unverified", rate_warnings="rate for days after 2026-06-30 is unverified")
+    accepted = letter("k2", rate_status="unverified", rate_warnings="x", unverified_rate_accepted="true")
+    computed = letter("k3", rate_status="computed", rate_warnings="rate 10.15 % from 2026-01-01 is computed")
+    kept, refused = unverified_rate_refusals([unverified, accepted, computed])
+    assert [a.idempotency_key for a in kept] == ["k2", "k3"]
+    assert refused == [
+        "not applied: default-notice for debtor D1 uses an unverified interest rate (rate for days after 2026-06-30 is "
+        "unverified); verify it in rules/data/interest.yaml or set costs.accept_unverified_rates"
+    ]

@@ -12,6 +12,7 @@ from rules.letters import (
     LANGUAGES,
     SHIPPED_TEMPLATES,
     CreditorFacts,
+    LetterContext,
     context_for,
     format_money,
     render,
@@ -59,11 +60,56 @@ def test_a_dutch_letter_shows_amounts_and_dates_the_dutch_way() -> None:
     assert "Uiterlijk te betalen op: 18 maart 2026" in letter.text
 
 
-def test_the_dutch_consumer_letter_states_the_14_day_term_and_the_costs() -> None:
-    consumer = render("formal_notice", "nl", sample_context()).text
-    assert "14 dagen, te rekenen vanaf de dag na ontvangst" in consumer
-    business = render("formal_notice", "nl", sample_context().model_copy(update={"consumer": False})).text
-    assert "14 dagen" not in business
+FOURTEEN_DAY = {
+    "nl": [
+        "Betaal het totaalbedrag van € 1.234,56 binnen veertien dagen vanaf de dag nadat deze brief bij u is bezorgd. "
+        "Wij gaan ervan uit dat deze brief uiterlijk op 4 maart 2026 bij u is bezorgd; betaal dan uiterlijk op 18 maart 2026.",
+        "Betaalt u niet binnen die termijn, dan bent u ook incassokosten verschuldigd van € 185,18.",
+    ],
+    "fr": [
+        "Veuillez payer le total de 1 234,56 € dans les quatorze jours à compter du lendemain de la remise de cette lettre "
+        "à votre adresse. Nous considérons qu'elle vous est remise au plus tard le 4 mars 2026 ; payez donc au plus tard le 18 mars 2026.",
+        "À défaut de paiement dans ce délai, des frais de recouvrement de 185,18 € seront dus en outre.",
+    ],
+    "en": [
+        "Please pay the total of €1,234.56 within fourteen days from the day after this letter is delivered to you. "
+        "We assume it is delivered to you on March 4, 2026 at the latest; please pay no later than March 18, 2026.",
+        "If you do not pay within that term, you will also owe collection costs of €185.18.",
+    ],
+    "de": [
+        "Bitte zahlen Sie den Gesamtbetrag von 1.234,56 € innerhalb von vierzehn Tagen ab dem Tag nach der Zustellung dieses "
+        "Briefes. Wir gehen davon aus, dass er Ihnen spätestens am 4. März 2026 zugestellt wird; zahlen Sie also spätestens am 18. März 2026.",
+        "Zahlen Sie nicht innerhalb dieser Frist, schulden Sie zusätzlich Inkassokosten von 185,18 €.",
+    ],
+}
+
+
+def fourteen_day_context() -> LetterContext:
+    return sample_context().model_copy(
+        update={"statutory": "NL", "costs": None, "interest": None, "costs_announced": Money.of("185.18", "EUR")}
+    )
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en", "de"])
+def test_the_dutch_14_day_letter_states_the_exact_costs_the_term_and_its_end(language: str) -> None:
+    # Art. 6:96(6) BW, HR 25 Nov 2016 ECLI:NL:HR:2016:2704 (issue 10 points 1 and 7a).
+    lines = render("formal_notice", language, fourteen_day_context()).text.splitlines()
+    for sentence in FOURTEEN_DAY[language]:
+        assert sentence in lines
+    business = render("formal_notice", language, sample_context()).text
+    assert FOURTEEN_DAY[language][0] not in business
+
+
+@pytest.mark.parametrize("template", ["reminder", "formal_notice", "notice_of_default", "collection_handover"])
+@pytest.mark.parametrize("language", ["nl", "fr", "en", "de"])
+def test_no_letter_carries_an_internal_note(template: str, language: str) -> None:
+    # The explanation lines belong in plan, costs and the journal, never in a letter (issue 10 point 3).
+    context = sample_context().model_copy(
+        update={"costs_explanation": ["basis: the principal EUR 1,234.56 only (docs/reference/legal-and-kpi.md §3.1)"], "interest_explanation": ["INTERNAL"]}
+    )
+    letter = render(template, language, context)
+    for text in (letter.text, letter.html):
+        assert "basis:" not in text and "INTERNAL" not in text and "§" not in text and "no costs:" not in text
 
 
 def test_a_belgian_creditor_shows_its_enterprise_number_and_belgian_formats() -> None:

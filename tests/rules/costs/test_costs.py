@@ -124,37 +124,60 @@ def test_be_business_fixed_40(principal: str, reminder: int) -> None:
 # --------------------------------------------------------------------------- BE consumers (Book XIX)
 
 BE_DAMAGES_ON_SECOND_REMINDER = [
-    # principal, expected = damages + EUR 7.50 fee of the second reminder (no postage given)
-    ("0.01", "27.50"),  # <= 150: 20; + 7.50
-    ("100", "27.50"),  # 20 + 7.50
-    ("150", "27.50"),  # exactly 150 is still the first bracket: 20 + 7.50
-    ("150.01", "37.50"),  # 30 + 10 % x 0.01 = 30.001; + 7.50 = 37.501 -> 37.50
-    ("150.10", "37.51"),  # 30 + 10 % x 0.10 = 30.01; + 7.50 = 37.51
-    ("300", "52.50"),  # 30 + 10 % x 150 = 45; + 7.50
-    ("500", "72.50"),  # 30 + 10 % x 350 = 65; + 7.50
-    ("500.01", "72.50"),  # 65 + 5 % x 0.01 = 65.0005; + 7.50 = 72.5005 -> 72.50
-    ("1000", "97.50"),  # 65 + 5 % x 500 = 90; + 7.50
-    ("39200", "2007.50"),  # 65 + 5 % x 38,700 = 2,000 = the cap; + 7.50
-    ("39200.20", "2007.50"),  # 65 + 5 % x 38,700.20 = 2,000.01 > cap -> 2,000; + 7.50
-    ("100000", "2007.50"),  # 65 + 5 % x 99,500 = 5,040 > cap -> 2,000; + 7.50
+    # principal, expected damages (no reminder fee: an ordinary debt, not a regular-delivery contract)
+    ("0.01", "20.00"),  # <= 150: 20
+    ("100", "20.00"),  # 20
+    ("150", "20.00"),  # exactly 150 is still the first bracket
+    ("150.01", "30.00"),  # 30 + 10 % x 0.01 = 30.001 -> 30.00
+    ("150.10", "30.01"),  # 30 + 10 % x 0.10 = 30.01
+    ("300", "45.00"),  # 30 + 10 % x 150 = 45
+    ("500", "65.00"),  # 30 + 10 % x 350 = 65
+    ("500.01", "65.00"),  # 65 + 5 % x 0.01 = 65.0005 -> 65.00
+    ("777.77", "78.88"),  # 65 + 5 % x 277.77 = 78.8885 -> 78.88 (rounded down, never above the maximum)
+    ("780.14", "79.00"),  # 65 + 5 % x 280.14 = 79.007 -> 79.00 (issue 10: was 88.46 -> 97.92 -> 101.50)
+    ("1000", "90.00"),  # 65 + 5 % x 500 = 90
+    ("39200", "2000.00"),  # 65 + 5 % x 38,700 = 2,000 = the cap (issue 10: was 2,007.50)
+    ("39200.20", "2000.00"),  # 65 + 5 % x 38,700.20 = 2,000.01 > cap -> 2,000
+    ("100000", "2000.00"),  # 65 + 5 % x 99,500 = 5,040 > cap -> 2,000
 ]
 
 
 @pytest.mark.parametrize(("principal", "expected"), BE_DAMAGES_ON_SECOND_REMINDER)
 def test_be_consumer_damages_brackets(principal: str, expected: str) -> None:
-    quote = collection_costs(country="BE", debtor_kind=C, principal=eur(principal), on=ON, reminder_number=2)
-    assert quote.costs == eur(expected)
-    assert quote.allowed
+    for reminder in (2, 3, 5):  # later reminders add nothing on an ordinary debt
+        quote = collection_costs(country="BE", debtor_kind=C, principal=eur(principal), on=ON, reminder_number=reminder)
+        assert quote.costs == eur(expected)
+        assert quote.allowed
     assert "boek XIX" in quote.basis
 
 
-def test_be_consumer_later_reminders_add_fee_and_postage_each() -> None:
-    # principal 1,000: damages 65 + 5 % x 500 = 90; reminders 2 and 3: 2 x (7.50 + 1.65) = 18.30; 108.30
-    quote = collection_costs(
+def test_be_consumer_reminder_fee_only_for_regular_delivery_from_the_4th_due_date_of_the_year() -> None:
+    # principal 1,000: damages 65 + 5 % x 500 = 90
+    ordinary = collection_costs(
         country="BE", debtor_kind=C, principal=eur("1000"), on=ON, reminder_number=3, postage=eur("1.65")
     )
-    assert quote.costs == eur("108.30")
-    assert any("2 reminder(s) after the free first one" in line for line in quote.explanation)
+    assert ordinary.costs == eur("90.00")
+    assert any(line.startswith("no reminder fee: Book XIX allows EUR 7.50 + postage only") for line in ordinary.explanation)
+    third_due_date = collection_costs(
+        country="BE", debtor_kind=C, principal=eur("1000"), on=ON, reminder_number=3, postage=eur("1.65"),
+        regular_delivery=True, due_date_number=3,
+    )
+    assert third_due_date.costs == eur("90.00")
+    # 4th unpaid due date of a regular-delivery contract: reminders 2 and 3: 2 x (7.50 + 1.65) = 18.30; 108.30
+    fourth = collection_costs(
+        country="BE", debtor_kind=C, principal=eur("1000"), on=ON, reminder_number=3, postage=eur("1.65"),
+        regular_delivery=True, due_date_number=4,
+    )
+    assert fourth.costs == eur("108.30")
+    assert any("2 reminder(s) after the free first one" in line for line in fourth.explanation)
+
+
+def test_be_consumer_cap_covers_damages_and_fees_together() -> None:
+    # 39,200: damages 2,000 (the cap) + one fee 7.50 = 2,007.50 > 2,000 -> 2,000
+    quote = collection_costs(
+        country="BE", debtor_kind=C, principal=eur("39200"), on=ON, reminder_number=2, regular_delivery=True, due_date_number=4
+    )
+    assert quote.costs == eur("2000.00")
 
 
 def test_be_consumer_first_reminder_is_free() -> None:
@@ -172,20 +195,20 @@ def test_be_consumer_without_clause_owes_nothing_and_says_why() -> None:
 
 
 def test_be_unknown_kind_is_a_consumer() -> None:
-    # consumer bracket, not the business EUR 40: first reminder free, then 65 + 5 % x 500 + 7.50 = 97.50
+    # consumer bracket, not the business EUR 40: first reminder free, then 65 + 5 % x 500 = 90
     first = collection_costs(country="BE", debtor_kind=U, principal=eur("1000"), on=ON, reminder_number=1)
     assert first.costs == eur("0")
     second = collection_costs(country="BE", debtor_kind=U, principal=eur("1000"), on=ON, reminder_number=2)
-    assert second.costs == eur("97.50")
+    assert second.costs == eur("90.00")
     assert "treated as a consumer" in second.reason
 
 
 def test_be_consumer_rules_start_1_september_2023() -> None:
     with pytest.raises(DataError, match="table starts 2023-09-01"):
         collection_costs(country="BE", debtor_kind=C, principal=eur("100"), on=date(2023, 8, 31), reminder_number=2)
-    # 20 + 7.50 on the first day Book XIX applies
+    # 20 on the first day Book XIX applies
     day_one = collection_costs(country="BE", debtor_kind=C, principal=eur("100"), on=date(2023, 9, 1), reminder_number=2)
-    assert day_one.costs == eur("27.50")
+    assert day_one.costs == eur("20.00")
 
 
 # --------------------------------------------------------------------------- what is never charged
@@ -242,10 +265,10 @@ def test_be_business_letter_costs_40_per_invoice_by_default() -> None:
 
 
 def test_be_consumer_letter_costs_on_the_balance() -> None:
-    # 100 + 100 = 200: 30 + 10 % x 50 = 35; + 7.50 fee of reminder 2 = 42.50
+    # 100 + 100 = 200: 30 + 10 % x 50 = 35 (not 2 x 20: one balance)
     assert not default_per_invoice("BE", C)
     quote = letter_costs(country="BE", debtor_kind=C, principals=[eur("100"), eur("100")], on=ON, reminder_number=2)
-    assert quote.costs == eur("42.50")
+    assert quote.costs == eur("35.00")
 
 
 def test_letter_costs_refuse_mixed_currencies() -> None:

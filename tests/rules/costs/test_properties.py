@@ -44,9 +44,8 @@ def test_nl_costs_stay_between_40_and_6775(kind: DebtorKind, principal: Decimal)
 @settings(max_examples=200, deadline=None)
 @given(principal=cents, reminder=st.integers(min_value=2, max_value=6))
 def test_be_consumer_damages_stay_within_the_cap(principal: Decimal, reminder: int) -> None:
-    # damages between 20 and 2,000, plus 7.50 for each reminder after the first
-    fees = Decimal("7.50") * (reminder - 1)
-    assert Decimal(20) + fees <= costs("BE", DebtorKind.CONSUMER, principal, reminder) <= Decimal(2000) + fees
+    # damages between 20 and 2,000 whatever the reminder: no fee on an ordinary debt, and the cap covers all
+    assert Decimal(20) <= costs("BE", DebtorKind.CONSUMER, principal, reminder) <= Decimal(2000)
 
 
 @settings(max_examples=100, deadline=None)
@@ -71,12 +70,14 @@ def test_costs_never_start_before_14_full_days_after_receipt(country: str, chann
         assert receipt > sent
         assert start >= receipt + timedelta(days=15)
     elif channel == "email":
-        # term starts the day after sending: 14 days, costs on the 15th day after
-        assert start == sent + timedelta(days=15)
+        # term starts the day after sending: 14 days (longer when the 14th is a Saturday, Sunday or holiday)
+        assert start >= sent + timedelta(days=15)
+        assert (start - timedelta(days=1)).weekday() < 5
     else:
         # term starts the third working day after posting (at least 3 days later)
         assert receipt >= sent + timedelta(days=3)
-        assert start == receipt + timedelta(days=14)
+        assert start >= receipt + timedelta(days=14)
+        assert (start - timedelta(days=1)).weekday() < 5
 
 
 @settings(max_examples=100, deadline=None)
