@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -182,3 +183,37 @@ def test_a_plan_reminds_before_an_instalment_and_a_missed_one_resumes_dunning_on
     assert "broken" in shown
     filed = invoke("debtor", code, "--format", "json", "-c", world.connection)
     assert '"state": "broken"' in filed and CREDIT_NOTE not in filed
+
+
+def test_report_kpi_in_every_format_and_the_debtor_file(world: World) -> None:
+    import csv
+    import io
+    import json
+
+    sync_connections(world.connection)
+    to = today().isoformat()
+    data = json.loads(invoke("report", "kpi", world.connection, "--format", "json", "--to", to))
+    assert data["period"] == "month" and len(data["scopes"]) == 1
+    figures = data["scopes"][0]["figures"]
+    assert {f["currency"] for f in figures} >= {"EUR"}
+    last = next(f for f in figures if f["end"] == to and f["currency"] == "EUR")
+    assert Decimal(last["ar"]) == sum(Decimal(v) for v in last["buckets"].values())
+
+    rows = list(csv.DictReader(io.StringIO(invoke("report", "kpi", world.connection, "--format", "csv", "--to", to))))
+    assert rows and {r["scope"] for r in rows} == {world.connection}
+    assert {r["ar"] for r in rows if r["end"] == to and r["currency"] == "EUR"} == {last["ar"]}
+
+    table = invoke("report", "kpi", "--period", "quarter", "--format", "table", "--to", to)
+    assert "DSO cb" in table and "CEI" in table
+
+    said = invoke("report", "kpi", "--format", "html", "--to", to)
+    path = Path(said.split("written to ", 1)[1].strip())
+    assert path.exists() and oct(path.stat().st_mode & 0o777) == "0o600"
+    assert oct(path.parent.stat().st_mode & 0o777) == "0o700"
+
+    with open_store() as store:
+        debtor = next(d for d in store.debtors(world.connection) if d.code)
+    filed = json.loads(invoke("debtor", debtor.code or "", "--format", "json", "-c", world.connection))
+    assert filed["debtor"]["name"] == debtor.name
+    assert {"items", "payments", "actions", "disputes", "promises", "plans", "credit"} <= set(filed)
+    assert debtor.name.split()[0] in invoke("debtor", debtor.code or "", "-c", world.connection)
