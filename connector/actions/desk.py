@@ -28,7 +28,7 @@ from decimal import Decimal
 from connector import config as cfg
 from connector.actions.dispatch import Dispatcher, DispatchReport
 from connector.config import ConnectionConfig
-from connector.model import ActionKind, ApplyOutcome, Money, PlannedAction
+from connector.model import ActionKind, ApplyOutcome, Money, OpenItem, Page, PlannedAction
 from connector.packages import package_spec
 from connector.store import Store
 from connector.store.desk import AgreementRow, Desk, DisputeRow
@@ -217,6 +217,8 @@ def _instalment_reminder(agreement: AgreementRow, index: int, paid: Decimal, amo
 class DeskRun:
     check: DeskCheck
     report: DispatchReport | None = None
+    #: settled invoices of the last 13 months stored by this run (None: nothing to backfill)
+    history: int | None = None
 
     @property
     def failed(self) -> int:
@@ -244,6 +246,32 @@ def dispatch(connection: ConnectionConfig, store: Store, rules: Rules, actions: 
         return dispatcher.run(todo)
 
 
+HISTORY_KEY = "desk:history"
+
+
+def backfill_history(connection: ConnectionConfig, store: Store, day: date) -> int | None:
+    """Once per connection: store the settled invoices of the last 13 months of a package whose
+    sync reads only unpaid ones (an adapter with ``settled_history``, Moneybird), so the first KPI
+    report has history. Returns the invoices stored, or None when it was done before or the
+    package's sync reads history itself (Exact). Nothing is marked done until every page is stored."""
+    from connector.auth import open_secret_store
+    from connector.runtime import api_for, build_adapter
+
+    if store.get_state(connection.name, [HISTORY_KEY]).get(HISTORY_KEY):
+        return None
+    config = cfg.load_config()
+    stored = 0
+    with api_for(config.credential(connection.credential), connection.administration, open_secret_store()) as api:
+        adapter = build_adapter(api, connection, store)
+        history = getattr(adapter, "settled_history", None)
+        if history is not None:
+            for page in history():
+                store.save_page(connection.name, "open_items", page)
+                stored += len(page.records)
+    store.save_page(connection.name, "open_items", Page[OpenItem](state={HISTORY_KEY: day.isoformat()}))
+    return stored if history is not None else None
+
+
 def run_desk(name: str, day: date | None = None, *, snapshot: bool = True) -> DeskRun:
     """After a sync: take the day's receivables snapshot, judge promises, plans and disputes, and
     carry out the notes, reminders and calls, under the connection's lease."""
@@ -258,13 +286,14 @@ def run_desk(name: str, day: date | None = None, *, snapshot: bool = True) -> De
     store = open_store()
     try:
         with connection_lease(connection.name):
+            history = backfill_history(connection, store, run_day)
             if snapshot:
                 Desk(store).take_snapshot(connection.name, run_day, datetime.now(UTC))
             if not connection.rules_file:
-                return DeskRun(DeskCheck(connection.name, run_day))
+                return DeskRun(DeskCheck(connection.name, run_day), history=history)
             rules = load_rules(rules_path(connection))
             found = check(store, connection, rules, run_day)
-            return DeskRun(found, dispatch(connection, store, rules, found.actions))
+            return DeskRun(found, dispatch(connection, store, rules, found.actions), history=history)
     finally:
         store.close()
 
