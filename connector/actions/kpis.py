@@ -11,7 +11,7 @@ the store knew then), otherwise it is rebuilt from the dated facts.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -131,15 +131,18 @@ class _Raw:
 
 def kpi_report(
     store: Store, connections: Sequence[str], start: date, end: date, unit: Unit = "month", *,
-    effect_window_days: int = 14, names: dict[str, dict[str, str]] | None = None, top: int = 10,
+    effect_window_days: int | Mapping[str, int] = 14, names: dict[str, dict[str, str]] | None = None, top: int = 10,
 ) -> KpiReport:
-    """KPIs of each connection and, with more than one, of the firm (the sum of them)."""
+    """KPIs of each connection and, with more than one, of the firm (the sum of them).
+    ``effect_window_days``: days after a dunning step in which a payment counts as its effect
+    (one for all, or per connection: each rules file's ``desk.effect_window_days``)."""
     spans = periods(start, end, unit)
     desk = Desk(store)
     firm = _Raw()
     scopes: list[ScopeReport] = []
     for cid in connections:
-        raw = _connection_raw(desk, cid, spans, effect_window_days, (names or {}).get(cid), top)
+        window = effect_window_days if isinstance(effect_window_days, int) else effect_window_days.get(cid, 14)
+        raw = _connection_raw(desk, cid, spans, window, (names or {}).get(cid), top)
         scopes.append(_scope(cid, raw, spans, top))
         firm.merge(raw)
     if len(connections) > 1:

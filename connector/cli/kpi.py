@@ -43,9 +43,20 @@ def build_report(name: str | None, start: date | None, end: date | None, unit: U
 
         desk = Desk(store)
         debtor_names = {n: desk.debtor_names(n) for n in names}
-        return kpi_report(store, names, first, stop, unit, names=debtor_names)
+        windows = {n: _effect_window(config.connections[n]) for n in names}
+        return kpi_report(store, names, first, stop, unit, names=debtor_names, effect_window_days=windows)
     finally:
         store.close()
+
+
+def _effect_window(connection: cfg.ConnectionConfig) -> int:
+    """The rules file's ``desk.effect_window_days`` (14 without a rules file)."""
+    if not connection.rules_file:
+        return 14
+    from connector.actions.planning import rules_path
+    from rules.loading import load_rules
+
+    return load_rules(rules_path(connection)).desk.effect_window_days
 
 
 def write_html(report: KpiReport, path: Path | None = None) -> Path:
