@@ -58,6 +58,8 @@ class DeskCheck:
 
 #: the detail that marks an action of the desk in the journal (to retry one that failed)
 DESK = "desk"
+#: how often a failed desk action is tried before it is left to a person (``arconnect status``)
+MAX_ATTEMPTS = 5
 
 
 def _key(connection_id: str, *parts: object) -> str:
@@ -110,10 +112,11 @@ def check(store: Store, connection: ConnectionConfig, rules: Rules, day: date) -
     for agreement in desk.agreements(cid, states=[AgreementState.ACTIVE]):
         _judge_agreement(desk, agreement, settings.instalment_reminder_days, day, rules, result)
     # A desk action that failed or stopped half-way on an earlier check is carried out again (its
-    # agreement is closed by now, so nothing else would bring it back).
+    # agreement is closed by now, so nothing else would bring it back), up to MAX_ATTEMPTS times.
     for entry in store.journal(cid, states=[ApplyOutcome.FAILED, ApplyOutcome.PENDING]):
-        if DESK in entry.action.details and "#" not in entry.action.idempotency_key:
-            result.actions.append(entry.action)
+        action = entry.action
+        if DESK in action.details and "#" not in action.idempotency_key and entry.attempts < MAX_ATTEMPTS:
+            result.actions.append(action)
     for dispute in desk.disputes(cid, open_only=True):
         if dispute.past_review(day) and dispute.debtor_source_id is not None:
             assert dispute.review_on is not None
