@@ -31,8 +31,15 @@ from rules.desk import AgreementState, Instalment, equal_instalments, explicit_s
 from rules.schema import Desk as DeskSettings
 from rules.schema import Rules
 
-HOLDS = ("Exact Online and Moneybird have no dispute flag in their API: arconnect keeps the dispute, pauses its "
-         "dunning and writes a note into the package")
+#: What each package can hold of a dispute itself (docs/reference/<package>.md): said by ``dispute add``.
+HOLDS = {
+    "exact": "Exact Online has no dispute flag on a sales invoice in its API (docs/reference/exact.md): arconnect "
+             "keeps the dispute, pauses its own dunning and writes a communication note on the account",
+    "moneybird": "Moneybird has no dispute flag on a sales invoice in its API (docs/reference/moneybird.md): arconnect "
+                 "keeps the dispute, pauses its own dunning (Moneybird's reminders stay paused on invoices arconnect "
+                 "dunns) and writes a note on each invoice",
+}
+HOLDS_OTHER = "this package has no dispute flag arconnect can set: arconnect keeps the dispute and pauses its own dunning"
 
 dispute_app = typer.Typer(help="Disputes: pause dunning of an item or a whole debtor until resolved or reviewed.",
                           no_args_is_help=True)
@@ -141,7 +148,7 @@ def dispute_add(
                                opened_on=day, review_on=review_on, note=note)
         out.print(f"dispute {row.id} open on {'item ' + item_id if item_id else 'every item of ' + debtor}"
                   f"{', review on ' + row.review_on.isoformat() if row.review_on else ''}", markup=False, highlight=False)
-        out.print(f"  {HOLDS}", markup=False, highlight=False)
+        out.print(f"  {HOLDS.get(conn.package, HOLDS_OTHER)}", markup=False, highlight=False)
         from connector.actions.desk import dispute_note
 
         items = [item_id] if item_id else desk.find_items(conn.name, debtor_id, [])
