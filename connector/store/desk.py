@@ -450,68 +450,125 @@ class Desk:
         """
         i = t.open_items.c
         p = t.payments.c
+        # A firm's report reads millions of rows: dates and amounts come as text and are parsed
+        # once per distinct value (SQLAlchemy's per-value conversion was most of the time).
+        day = _Dates()
+        money = _Amounts()
         with self._engine.connect() as conn:
             by_item: dict[str, list[tuple[date, Decimal]]] = defaultdict(list)
-            payments = sa.select(p.item_source_ids, p.paid_on, p.amount).where(
+            payments = sa.select(p.item_source_ids, _text(p.paid_on), _text(p.amount)).where(
                 p.connection_id == connection_id, p.deleted_at.is_(None), p.paid_on <= until
             )
             multi: list[tuple[list[str], date, Decimal]] = []
-            for r in conn.execution_options(yield_per=5000).execute(payments):
-                ids = r.item_source_ids or []
-                if len(ids) == 1:
-                    by_item[ids[0]].append((r.paid_on, r.amount))
-                elif ids:
-                    multi.append((list(ids), r.paid_on, r.amount))
-            items = sa.select(
-                i.source_id, i.debtor_source_id, i.kind, i.invoice_date, i.due_date, i.currency, i.original_amount,
-                i.open_amount, i.status, i.closed_on, i.updated_at,
-            ).where(i.connection_id == connection_id, i.deleted_at.is_(None), i.kind.in_(KPI_KINDS), i.invoice_date <= until)
-            rows: list[Any] = list(conn.execution_options(yield_per=5000).execute(items))
-        originals = {r.source_id: r.original_amount for r in rows}
-        for ids, day, amount in multi:
-            left = amount
-            for item in ids:
-                need = originals.get(item)
-                if need is None or left <= 0:
+            for ids, paid_on, amount in conn.execution_options(yield_per=5000).execute(payments):
+                if not ids:
                     continue
-                already = sum((a for _, a in by_item.get(item, ())), Decimal(0))
-                share = min(left, max(need - already, Decimal(0)))
-                if share:
-                    by_item[item].append((day, share))
-                    left -= share
-        for r in rows:
-            settlements: list[SettlementRow] = [SettlementRow(d, a) for d, a in by_item.get(r.source_id, ())]
-            explained = sum((s.amount for s in settlements), Decimal(0))
-            gap = r.original_amount - explained - (r.open_amount if r.status in OPEN_STATUSES else Decimal(0))
+                if len(ids) == 1:
+                    by_item[ids[0]].append((day(paid_on), money(amount)))
+                else:
+                    multi.append((list(ids), day(paid_on), money(amount)))
+            items = sa.select(
+                i.source_id, i.debtor_source_id, i.kind, _text(i.invoice_date), _text(i.due_date), i.currency,
+                _text(i.original_amount), _text(i.open_amount), i.status, _text(i.closed_on),
+            ).where(i.connection_id == connection_id, i.deleted_at.is_(None), i.kind.in_(KPI_KINDS), i.invoice_date <= until)
+            rows = [
+                (sid, debtor, kind, day(invoiced), day(due) if due else None, currency, money(original),
+                 money(left), status, day(closed) if closed else None)
+                for sid, debtor, kind, invoiced, due, currency, original, left, status, closed
+                in conn.execution_options(yield_per=5000).execute(items)
+            ]
+            if multi:
+                originals = {r[0]: r[6] for r in rows}
+                _allocate(multi, originals, by_item)
+            # Open items settled beyond their payments without a closing date: dated on the day the
+            # store last saw them change (rare; read only for those).
+            unexplained = [r[0] for r in rows if r[9] is None and r[6] - sum((a for _, a in by_item.get(r[0], ())), ZERO)
+                           - (r[7] if r[8] in OPEN_STATUSES else ZERO)]
+            changed: dict[str, date] = {}
+            for chunk in (unexplained[n:n + 500] for n in range(0, len(unexplained), 500)):
+                found = sa.select(i.source_id, i.updated_at).where(i.connection_id == connection_id, i.source_id.in_(chunk))
+                changed.update((sid, moment.date()) for sid, moment in conn.execute(found))
+        for sid, debtor, kind, invoiced, due, currency, original, left, status, closed in rows:
+            settlements = [SettlementRow(d, a) for d, a in by_item.get(sid, ())]
+            gap = original - sum((x.amount for x in settlements), ZERO) - (left if status in OPEN_STATUSES else ZERO)
             if gap:
-                how = "written_off" if r.status == "written_off" else "paid"
-                on = r.closed_on or r.updated_at.date()
-                settlements.append(SettlementRow(max(on, r.invoice_date), gap, how))
-            settlements.sort(key=lambda s: s.day)
-            if paid is not None and paid_for is not None and r.source_id in paid_for:
-                paid[r.source_id] = [(s.day, s.amount) for s in settlements if s.how == "paid"]
-            yield FactRow(
-                currency=r.currency, invoice_date=r.invoice_date, due_date=r.due_date or r.invoice_date,
-                amount=r.original_amount, settlements=tuple(settlements), kind=r.kind, debtor=r.debtor_source_id,
-            )
+                how = "written_off" if status == "written_off" else "paid"
+                on = closed or changed.get(sid) or invoiced
+                settlements.append(SettlementRow(max(on, invoiced), gap, how))
+            if len(settlements) > 1:
+                settlements.sort(key=lambda x: x.day)
+            if paid is not None and paid_for is not None and sid in paid_for:
+                paid[sid] = [(x.day, x.amount) for x in settlements if x.how == "paid"]
+            yield FactRow(currency, invoiced, due or invoiced, original, tuple(settlements), kind, debtor)
 
     def step_actions(self, connection_id: str, since: date) -> list[StepRow]:
         """Dunning steps that went out (journal ``done``/``already_true``) since ``since``."""
         a = t.actions.c
-        statement = sa.select(a.idempotency_key, a.step, a.run_date, a.item_source_ids, a.action).where(
-            a.connection_id == connection_id, a.step.isnot(None), a.run_date >= since, a.state.in_(SENT_STATES)
-        )
+        amount = a.action["amount"]
+        statement = sa.select(
+            a.idempotency_key, a.step, _text(a.run_date), a.item_source_ids, amount["currency"].as_string(),
+            amount["amount"].as_string(),
+        ).where(a.connection_id == connection_id, a.step.isnot(None), a.run_date >= since, a.state.in_(SENT_STATES))
         out: list[StepRow] = []
+        day = _Dates()
+        money = _Amounts()
         with self._engine.connect() as conn:
-            for r in conn.execute(statement):
-                if "#" in r.idempotency_key:
-                    continue  # one effect of a step, not the step
-                amount = (r.action or {}).get("amount") or {}
-                if not amount:
-                    continue
-                out.append(StepRow(str(r.step), r.run_date, str(amount.get("currency")), Decimal(str(amount.get("amount"))),
-                                      tuple(r.item_source_ids or ())))
+            for key, step, run_date, items, currency, value in conn.execute(statement):
+                if "#" in key or not currency or value is None:
+                    continue  # one effect of a step (not the step), or a step without an amount
+                out.append(StepRow(str(step), day(run_date), str(currency), money(value), tuple(items or ())))
         return out
+
+
+ZERO = Decimal(0)
+
+
+def _text(column: Any) -> Any:
+    """A date or amount column read as its text (parsed by :class:`_Dates` / :class:`_Amounts`)."""
+    return sa.cast(column, sa.String)
+
+
+class _Dates:
+    """'YYYY-MM-DD' (and datetimes a backend may render) to a date, each distinct value parsed once."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, date] = {}
+
+    def __call__(self, text: str) -> date:
+        found = self._seen.get(text)
+        if found is None:
+            found = self._seen[text] = date.fromisoformat(text[:10])
+        return found
+
+
+class _Amounts:
+    """An amount's text to a Decimal, each distinct value parsed once."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, Decimal] = {}
+
+    def __call__(self, text: str | float | int) -> Decimal:
+        key = str(text)
+        found = self._seen.get(key)
+        if found is None:
+            found = self._seen[key] = Decimal(key)
+        return found
+
+
+def _allocate(multi: Sequence[tuple[list[str], date, Decimal]], originals: dict[str, Decimal],
+              by_item: dict[str, list[tuple[date, Decimal]]]) -> None:
+    """A payment of several items goes to them in the order it names them, up to what each needs."""
+    for ids, day, amount in multi:
+        left = amount
+        for item in ids:
+            need = originals.get(item)
+            if need is None or left <= 0:
+                continue
+            already = sum((a for _, a in by_item.get(item, ())), ZERO)
+            share = min(left, max(need - already, ZERO))
+            if share:
+                by_item[item].append((day, share))
+                left -= share
 
 
 #: the snapshot's columns of :data:`connector.reports.BUCKETS`, in the same order
