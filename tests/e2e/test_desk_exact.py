@@ -181,6 +181,7 @@ def test_a_plan_reminds_before_an_instalment_and_a_missed_one_resumes_dunning_on
     assert sum((a.amount.amount for a in resumed if a.amount), Decimal(0)) <= total
     shown = invoke("plan-agreement", "list", "--all", "-c", world.connection)
     assert "broken" in shown
+    assert "plan broken (missed instalment)" in invoke("status")
     filed = invoke("debtor", code, "--format", "json", "-c", world.connection)
     assert '"state": "broken"' in filed and CREDIT_NOTE not in filed
 
