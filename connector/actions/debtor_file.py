@@ -88,6 +88,7 @@ def debtor_file(store: Store, connection_id: str, code_or_id: str, today: date) 
         })
     actions = [{
         "date": e.action.run_date.isoformat(), "kind": e.action.kind.value, "step": e.action.step, "channel": e.action.channel,
+        "effect": e.idempotency_key.partition("#")[2] or None,
         "items": list(e.action.item_source_ids), "state": e.state.value,
         "amount": str(e.action.amount) if e.action.amount else None, "reason": e.action.reason,
         "outcome": e.reason or e.remote_reference,

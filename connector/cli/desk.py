@@ -477,11 +477,14 @@ def _print_file(f: dict[str, object]) -> None:
     out.print(f"{d['code'] or ''} {d['name']} ({d['kind']}, {d['country'] or '?'}) {', '.join(d['emails'])} {d['phone'] or ''}",
               markup=False, highlight=False)
     block = f"blocked by {c['blocked_by']} since {c['blocked_since']}: {c['block_reason']}" if c["blocked"] else "not blocked"
-    out.print(f"credit limit {c['limit'] or '-'}; {block}; open {f['open_total']}", markup=False, highlight=False)
+    totals = f["open_total"]
+    assert isinstance(totals, dict)
+    owed = ", ".join(f"{cur} {Decimal(amount):,.2f}" for cur, amount in totals.items()) or "nothing"
+    out.print(f"credit limit {c['limit'] or '-'}; {block}; open: {owed}", markup=False, highlight=False)
     sections: list[tuple[str, tuple[str, ...]]] = [
         ("items", ("document", "due_date", "currency", "open", "days_late", "status")),
         ("payments", ("paid_on", "currency", "amount", "days_to_pay", "days_beyond_terms")),
-        ("actions", ("date", "kind", "step", "channel", "state", "outcome")),
+        ("actions", ("date", "kind", "step", "effect", "channel", "state", "outcome")),
         ("disputes", ("id", "category", "reason", "opened_on", "review_on", "resolved_on")),
         ("promises", ("id", "state", "currency", "amount", "closed_on")),
         ("plans", ("id", "state", "currency", "amount", "closed_on")),
@@ -493,9 +496,18 @@ def _print_file(f: dict[str, object]) -> None:
             continue
         table = Table(*columns, title=key)
         for row in rows:
-            table.add_row(*(escape(", ".join(v) if isinstance(v, list) else str(v if v is not None else "-"))
-                            for v in (row.get(col) for col in columns)))
+            table.add_row(*(escape(_cell(col, row.get(col))) for col in columns))
         out.print(table, crop=False)
+
+
+def _cell(column: str, value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if column in ("open", "amount") and isinstance(value, str):
+        return f"{Decimal(value):,.2f}"
+    return str(value)
 
 
 def register(app: typer.Typer) -> None:
