@@ -200,15 +200,16 @@ class Ledger:
 
     currency: str
     #: (year, month) → credit sales of that month
-    monthly_sales: dict[tuple[int, int], Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
+    monthly_sales: dict[tuple[int, int], Decimal] = field(default_factory=dict)
     #: boundary day (each period's end, and the day before each start) → position
     positions: dict[date, Position] = field(default_factory=dict)
     #: period label → flows
     flows: dict[str, Flows] = field(default_factory=dict)
 
     def merge(self, other: Ledger) -> None:
+        sales = self.monthly_sales
         for month, amount in other.monthly_sales.items():
-            self.monthly_sales[month] += amount
+            sales[month] = sales.get(month, ZERO) + amount
         for day, position in other.positions.items():
             self.positions.setdefault(day, Position()).merge(position)
         for label, flows in other.flows.items():
@@ -234,7 +235,8 @@ def ledger(facts: Iterable[FactLike], spans: Sequence[Period]) -> dict[str, Ledg
         if book is None:
             book = ledgers[fact.currency] = _new_ledger(fact.currency, days, labels)
         invoiced = fact.invoice_date
-        book.monthly_sales[(invoiced.year, invoiced.month)] += fact.amount
+        month = (invoiced.year, invoiced.month)
+        book.monthly_sales[month] = book.monthly_sales.get(month, ZERO) + fact.amount
         if first <= invoiced <= last:
             book.flows[labels[bisect_right(starts, invoiced) - 1]].sales += fact.amount
         for s in fact.settlements:

@@ -28,7 +28,12 @@ from rules.kpi import BUCKETS, Unit
 FORMATS = ("table", "json", "csv", "html")
 
 
-def build_report(name: str | None, start: date | None, end: date | None, unit: Unit) -> KpiReport:
+def default_workers() -> int:
+    """Worker processes for a firm's report: the machine's cores, at most 4."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def build_report(name: str | None, start: date | None, end: date | None, unit: Unit, workers: int = 1) -> KpiReport:
     from connector.runtime import open_store, today
 
     config = cfg.load_config()
@@ -44,7 +49,8 @@ def build_report(name: str | None, start: date | None, end: date | None, unit: U
         desk = Desk(store)
         debtor_names = {n: desk.debtor_names(n) for n in names}
         windows = {n: _effect_window(config.connections[n]) for n in names}
-        return kpi_report(store, names, first, stop, unit, names=debtor_names, effect_window_days=windows)
+        return kpi_report(store, names, first, stop, unit, names=debtor_names, effect_window_days=windows,
+                          workers=workers)
     finally:
         store.close()
 
@@ -154,6 +160,7 @@ def report_kpi(
     to: Annotated[str | None, typer.Option(help="Last day YYYY-MM-DD (default: today)")] = None,
     format: Annotated[str, typer.Option(help="table, json, csv or html")] = "table",
     output: Annotated[Path | None, typer.Option(help="Where the HTML report goes (default: <data dir>/reports/)")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Processes for a firm's report (default: cores, at most 4)")] = None,
 ) -> None:
     """DSO (countback, simple, best possible), ADD, CEI, days to pay, aging, write-offs, promises, disputes."""
     if format not in FORMATS:
@@ -162,7 +169,7 @@ def report_kpi(
         raise ConfigError(f"--period: use month or quarter, not {period!r}")
     start = parse_date(from_, "--from") if from_ else None
     end = parse_date(to, "--to") if to else None
-    report = build_report(connection, start, end, cast(Unit, period))
+    report = build_report(connection, start, end, cast(Unit, period), workers or default_workers())
     if format == "json":
         sys.stdout.write(json.dumps(report.as_dict(), indent=2) + "\n")
     elif format == "csv":

@@ -95,3 +95,9 @@ def test_closing_an_agreement_ends_its_pause_and_a_broken_one_names_where_to_res
     assert desk.resume_at(NL) == {"C1": date(2026, 3, 12)}
     # A closed agreement stays as it was closed.
     assert desk.close_agreement(NL, promise.id, AgreementState.KEPT, date(2026, 3, 20)).state == AgreementState.BROKEN
+
+
+def test_worker_processes_give_the_same_report_as_one_process(filled: Store) -> None:
+    one = kpi_report(filled, [NL, BE], *MARCH)
+    two = kpi_report(filled, [NL, BE], *MARCH, workers=2)
+    assert two.as_dict() == one.as_dict()
