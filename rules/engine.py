@@ -263,7 +263,7 @@ def _dunning(
             level, mine = 0, _NONE
         else:
             level, mine = ladder.position(reached)
-        resumed = _resume_level(ladder, level, snapshot.resume_at.get(sid), run_date) if snapshot.resume_at else None
+        resumed = _resume_level(ladder, level, mine, snapshot.resume_at.get(sid), run_date) if snapshot.resume_at else None
         if resumed is not None:
             level = resumed  # a broken promise or plan: the profile's step for it, due at once
         if level >= ladder.length:
@@ -326,12 +326,16 @@ def _dunning(
             written_today = True
 
 
-def _resume_level(ladder: Ladder, level: int, broke_on: date | None, run_date: date) -> int | None:
+def _resume_level(
+    ladder: Ladder, level: int, mine: dict[str, Reached], broke_on: date | None, run_date: date
+) -> int | None:
     """The level a broken promise resumes at (the profile's ``broken_promise_step``), when the item
-    has not reached it yet; None leaves the ladder as it is."""
+    has not reached it yet and took no step since it broke; None leaves the ladder as it is."""
     name = ladder.profile.broken_promise_step
     if broke_on is None or name is None or broke_on > run_date:
         return None
+    if any(reached.on >= broke_on for reached in mine.values()):
+        return None  # it already went on after the break
     target = ladder.index.get(name)
     if target is None or level > target:
         return None

@@ -54,3 +54,11 @@ def test_a_profile_without_the_setting_just_resumes_the_ladder() -> None:
 def test_the_named_step_must_be_a_step_of_the_profile() -> None:
     with pytest.raises(RulesError, match="broken_promise_step 'nope'"):
         rules(LADDER.replace("broken_promise_step: s2", "broken_promise_step: nope"))
+
+
+def test_a_step_taken_after_the_break_means_the_item_already_went_on() -> None:
+    history = [journal_step(("I1",), "s1", date(2026, 1, 21))]
+    snap = snapshot([debtor()], [item("I1", "100", DUE)], history)
+    snap.resume_at = {"I1": date(2026, 1, 20)}  # broke, then s1 went out the next day
+    assert [a.step for a in plan(snap, R, date(2026, 1, 22))] == []  # s2 waits for its own day again
+    assert [a.step for a in plan(snap, R, date(2026, 2, 4))] == ["s2"]
