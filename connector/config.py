@@ -11,14 +11,18 @@ Locations (platformdirs): ``arconnect connections`` prints them. ``ARCONNECT_CON
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import platformdirs
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
 from connector.errors import ConfigError, UnknownConnection
 
@@ -149,14 +153,113 @@ def load_config(path: Path | None = None) -> Config:
         raise ConfigError(f"{path}: {field}: {first['msg']}") from None
 
 
+HEADER = "# arconnect configuration. Secrets and tokens are never stored here.\n"
+
+
 def save_config(config: Config, path: Path | None = None) -> Path:
+    """Write ``config`` into the file **as an edit** of what is there (issue 11.1).
+
+    The file is hand-edited by bookkeepers: comments, key order, quoting and settings arconnect never
+    sets (``mail``, ``apply_at``, ``block_field``, ``sync_every_minutes``) must survive a re-link.
+    So the file is read with a round-trip YAML parser and only what the code *set* is written: a
+    field a model was built or updated with (pydantic's ``model_fields_set``) is written when it
+    differs from the file, removed when it was set to None (a default the file does not mention is
+    not added); a field the code did not set keeps whatever the file says. Credentials and connections that are no longer in ``config`` are
+    removed. A new file gets a one-line header.
+    """
     path = path or config_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = yaml.safe_dump(config.model_dump(mode="json", exclude_none=True), sort_keys=False, allow_unicode=True)
+    yaml_rt = _round_trip()
+    document: Any = None
+    if path.exists():
+        try:
+            document = yaml_rt.load(path.read_text(encoding="utf-8"))
+        except Exception:
+            document = None
+    if not isinstance(document, CommentedMap):
+        document = CommentedMap()
+        text = HEADER
+    else:
+        text = ""
+    for section in ("credentials", "connections"):
+        entries: dict[str, BaseModel] = dict(getattr(config, section))
+        current = document.get(section)
+        if not isinstance(current, CommentedMap):
+            if not entries:
+                document.pop(section, None)
+                continue
+            current = CommentedMap()
+            document[section] = current
+        for gone in [name for name in current if name not in entries]:
+            del current[gone]
+        for name, model in entries.items():
+            existing = current.get(name)
+            if isinstance(existing, CommentedMap):
+                _merge(existing, model)
+            else:
+                current[name] = _scalars(model.model_dump(mode="json", exclude_none=True))
+    buffer = io.StringIO()
+    yaml_rt.dump(document, buffer)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text("# arconnect configuration. Secrets and tokens are never stored here.\n" + text, encoding="utf-8")
+    tmp.write_text(text + buffer.getvalue(), encoding="utf-8")
     tmp.replace(path)
     return path
+
+
+def _round_trip() -> YAML:
+    yaml_rt = YAML(typ="rt")
+    yaml_rt.preserve_quotes = True
+    yaml_rt.width = 4096  # never re-wrap a long value
+    yaml_rt.indent(mapping=2, sequence=2, offset=0)
+    return yaml_rt
+
+
+def _merge(target: CommentedMap, model: BaseModel) -> None:
+    """Write the fields ``model`` was given into ``target``, leaving every other key as it is."""
+    for field in type(model).model_fields:
+        if field not in model.model_fields_set:
+            continue
+        value = getattr(model, field)
+        if field not in target and value == type(model).model_fields[field].get_default(call_default_factory=True):
+            continue  # the default, never written: the file stays as the bookkeeper left it
+        if value is None:
+            target.pop(field, None)
+        elif isinstance(value, BaseModel) and isinstance(target.get(field), CommentedMap):
+            _merge(target[field], value)
+        else:
+            plain = value.model_dump(mode="json", exclude_none=True) if isinstance(value, BaseModel) else value
+            if _plain(target.get(field)) != plain:
+                target[field] = _scalars(plain)
+
+
+_RESOLVER = yaml.resolver.Resolver()
+
+
+def _scalars(value: Any) -> Any:
+    """Quote a string that a YAML 1.1 reader (``load_config``) would take for something else: the
+    round-trip writer speaks YAML 1.2, where ``off``, ``yes`` or ``1_000`` are plain strings."""
+    if isinstance(value, dict):
+        return {k: _scalars(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scalars(v) for v in value]
+    if isinstance(value, str) and _RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) != "tag:yaml.org,2002:str":  # type: ignore[no-untyped-call]
+        return SingleQuotedScalarString(value)
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """A ruamel value as plain Python, for comparing with what the model says."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return str(value)
 
 
 #: Which secret store holds client secrets and tokens: keyring (default), encrypted-file, database.

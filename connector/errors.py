@@ -11,6 +11,7 @@
     ├── ReauthRequired              the grant is gone (revoked, expired, rotated away): re-link
     ├── TransientError              may succeed later; retried with bounded back-off
     │   ├── RateLimited             429; carries when to try again
+    │   ├── TokenStillValid         the API refused a token the token endpoint calls valid (spurious 401)
     │   ├── ServiceUnavailable      5xx
     │   └── NetworkError            timeouts, refused or dropped connections, unreachable host
     ├── PermanentError              will fail again the same way; never retried
@@ -75,6 +76,11 @@ class TransientError(ArconnectError):
     exit_code = 4
 
 
+class TokenStillValid(TransientError):
+    """The API refused an access token that the package's token endpoint will not refresh because it
+    is still valid (Exact: "Access Token not expired"): a spurious 401, not a lost grant."""
+
+
 class RateLimited(TransientError):
     def __init__(self, message: str, retry_at: datetime | None = None) -> None:
         super().__init__(message)
@@ -126,3 +132,8 @@ class Busy(ConcurrencyError):
     """
 
     exit_code = TransientError.exit_code
+
+
+class JournalUnchecked(ConcurrencyError):
+    """A connection's journal is new and could not be rebuilt from the package's records yet: applying
+    now could repeat steps taken before, so nothing is applied until it has (issue 11.2)."""

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -28,9 +28,12 @@ from connector.errors import (
     RateLimited,
     ReauthRequired,
     ServiceUnavailable,
+    TransientError,
 )
 from connector.ratelimit import DEFAULT_LIMITER, RateLimiter, Window
 from connector.retry import RetryPolicy
+
+T = TypeVar("T")
 
 log = logging.getLogger("arconnect.http")
 
@@ -182,6 +185,35 @@ class ApiClient:
 
     def get(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", url, **kwargs)
+
+    def create(
+        self, method: str, url: str, *, find: Callable[[], T | None], endpoint: str | None = None, **kwargs: Any
+    ) -> httpx.Response | T:
+        """Send a request that makes something new each time it arrives (a note, a document).
+
+        It is never resent blindly: when an attempt ends without an answer that says it was refused
+        (a timeout, a dropped connection, a 5xx), the package may have carried it out anyway, so
+        ``find`` looks the record up by its marker first. What ``find`` returns (the record that is
+        already there) ends the call; only when it finds nothing is the request sent again. A 429
+        was refused before it was carried out and is simply waited for and retried.
+        """
+        label = endpoint or url.split("?")[0]
+        policy = self.retry
+        for attempt in range(1, policy.attempts + 1):
+            try:
+                return self._once(method, url, label, **kwargs)
+            except RateLimited as exc:
+                error: TransientError = exc
+            except TransientError as exc:
+                error = exc
+                found = self.retry.call(find, on_retry=self._count_retry)
+                if found is not None:
+                    return found
+            if attempt == policy.attempts or policy.gives_up(error):
+                raise error
+            self._count_retry()
+            policy.sleep(policy.delay_for(attempt, error))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _count_retry(self) -> None:
         self.stats.retries += 1

@@ -331,4 +331,59 @@ def action_summary(action: PlannedAction) -> str:
         parts.append(f"Stap / step: {action.step}")
     if action.channel:
         parts.append(f"Kanaal / channel: {action.channel}")
+    record = step_record_line(action)
+    if record is not None:
+        parts.append(record)
     return "\n".join(parts)
+
+
+#: The line of a package note that says which arconnect step it records (issue 11.2): what
+#: ``arconnect journal rebuild`` reads back when the store lost its journal.
+STEP_RECORD_PREFIX = "arconnect-step: "
+
+
+class StepRecord(_Frozen):
+    """One dunning step as the package's own note keeps it: enough to put it back in the journal."""
+
+    key: str
+    debtor_source_id: str
+    item_source_ids: tuple[str, ...] = ()
+    kind: ActionKind
+    step: str | None = None
+    profile: str | None = None
+    channel: str | None = None
+    run_date: date
+
+
+def step_record(action: PlannedAction) -> StepRecord | None:
+    """The step an effect of ``action`` records; None for an action that is not one step's effect
+    (the dispatcher marks each effect with ``parent_key`` and ``parent_profile``)."""
+    key = action.details.get("parent_key")
+    if not key:
+        return None
+    return StepRecord(
+        key=key, debtor_source_id=action.debtor_source_id, item_source_ids=action.item_source_ids, kind=action.kind,
+        step=action.step, profile=action.details.get("parent_profile") or None, channel=action.channel,
+        run_date=action.run_date,
+    )
+
+
+def step_record_line(action: PlannedAction) -> str | None:
+    record = step_record(action)
+    if record is None:
+        return None
+    return STEP_RECORD_PREFIX + record.model_dump_json(exclude_none=True)
+
+
+def step_records_in(text: str | None) -> list[StepRecord]:
+    """Every readable step record in a note's text (package text is hostile: what does not parse is skipped)."""
+    found: list[StepRecord] = []
+    for line in (text or "").splitlines():
+        line = line.strip()
+        if not line.startswith(STEP_RECORD_PREFIX):
+            continue
+        try:
+            found.append(StepRecord.model_validate_json(line[len(STEP_RECORD_PREFIX):]))
+        except ValueError:
+            continue
+    return found

@@ -21,6 +21,7 @@ from connector.model import (
     Page,
     Payment,
     PlannedAction,
+    StepRecord,
 )
 
 
@@ -63,6 +64,9 @@ class Adapter(Protocol):
 
     package: ClassVar[str]
     capabilities: ClassVar[frozenset[Capability]]
+    # Optional: ``refetches_quarantined: ClassVar[bool] = True`` on an adapter whose incremental read
+    # fetches a record it could not map again by itself (Moneybird: its version is not stored), so the
+    # sync engine need not read the stream from the start after a quarantine (connector.sync).
     #: The key the rate limiter counts under (Exact: division, Twinfield: organisation,
     #: Moneybird: token). Adapters sharing a key share one budget.
     rate_limit_key: str
@@ -89,4 +93,10 @@ class Adapter(Protocol):
 
     def on_remove(self) -> None:
         """Called when the connection is removed (e.g. deactivate an integration)."""
+        ...
+
+    def markers(self) -> list[StepRecord]:
+        """Every arconnect step the package itself keeps a record of (the notes that carry an
+        action key and a :data:`~connector.model.STEP_RECORD_PREFIX` line), for rebuilding a lost
+        journal (``arconnect journal rebuild``). Read only; an unreadable note is skipped."""
         ...

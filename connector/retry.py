@@ -61,6 +61,12 @@ class RetryPolicy:
         error = state.outcome.exception() if state.outcome is not None else None
         return float(self.delay_for(state.attempt_number, error))
 
+    def gives_up(self, error: BaseException | None) -> bool:
+        """True when ``error`` asks to wait longer than this policy ever waits (a 429 with a far reset)."""
+        if isinstance(error, RateLimited) and error.retry_at is not None:
+            return (error.retry_at - self.clock()) > timedelta(seconds=self.max_rate_limit_wait)
+        return False
+
     def _give_up_on_long_wait(self, state: RetryCallState) -> bool:
         error = state.outcome.exception() if state.outcome is not None else None
         if isinstance(error, RateLimited) and error.retry_at is not None:

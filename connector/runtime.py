@@ -187,6 +187,7 @@ def sync_one(
     console: Console | None = None,
     transport: httpx.BaseTransport | None = None,
     lease_wait: bool | float = False,
+    full: bool = False,
 ) -> ConnectionSyncResult:
     """Sync one connection under its lease (connector.store.lease); a busy lease is reported, not raised."""
     from connector.errors import Busy
@@ -195,7 +196,7 @@ def sync_one(
     try:
         url = store.engine.url.render_as_string(hide_password=False)
         with connection_lease(connection.name, wait=lease_wait, database_url=url):
-            return _sync_one_leased(config, connection, store, secret_store, console=console, transport=transport)
+            return _sync_one_leased(config, connection, store, secret_store, console=console, transport=transport, full=full)
     except Busy as exc:
         return ConnectionSyncResult(connection.name, error=str(exc), busy=True)
 
@@ -208,6 +209,7 @@ def _sync_one_leased(
     *,
     console: Console | None = None,
     transport: httpx.BaseTransport | None = None,
+    full: bool = False,
 ) -> ConnectionSyncResult:
     """Sync one connection and record the run; failures are reported, not raised."""
     result = ConnectionSyncResult(connection.name)
@@ -226,9 +228,9 @@ def _sync_one_leased(
                     def tick(stream: str, report: StreamReport) -> None:
                         progress.update(task, description=f"{connection.name}: {stream}", stored=report.stored)
 
-                    report = sync_connection(adapter, store, connection.name, progress=tick)
+                    report = sync_connection(adapter, store, connection.name, progress=tick, full=full)
             else:
-                report = sync_connection(adapter, store, connection.name)
+                report = sync_connection(adapter, store, connection.name, full=full)
         result.stored = report.stored
         result.quarantined = report.quarantined
         counts = report.counts()
@@ -243,7 +245,7 @@ def _sync_one_leased(
     return result
 
 
-def sync_connections(name: str | None, *, console: Console | None = None) -> list[ConnectionSyncResult]:
+def sync_connections(name: str | None, *, console: Console | None = None, full: bool = False) -> list[ConnectionSyncResult]:
     config = cfg.load_config()
     connections = [config.connection(name)] if name else [config.connections[n] for n in sorted(config.connections)]
     if not connections:
@@ -251,7 +253,7 @@ def sync_connections(name: str | None, *, console: Console | None = None) -> lis
     secret_store = open_secret_store()
     store = open_store()
     try:
-        return [sync_one(config, c, store, secret_store, console=console) for c in connections]
+        return [sync_one(config, c, store, secret_store, console=console, full=full) for c in connections]
     finally:
         store.close()
 
@@ -280,10 +282,11 @@ def quarantine_rows(name: str) -> list[Any]:
         store.close()
 
 
-def remove_connection(name: str, *, transport: httpx.BaseTransport | None = None) -> None:
+def remove_connection(name: str, *, transport: httpx.BaseTransport | None = None) -> int:
     """Forget a connection: first the package's side (``Adapter.on_remove``, e.g. Adsolut's
     integration deactivation, which the customer pays for while active), then the stored rows
-    and the config entry. When the package refuses, nothing is removed and the error says why."""
+    and the config entry. When the package refuses, nothing is removed and the error says why.
+    Its journal is kept, archived (issue 11.2); the number of journal entries kept."""
     config = cfg.load_config()
     connection = config.connection(name)
     spec = package_spec(connection.package)
@@ -293,11 +296,13 @@ def remove_connection(name: str, *, transport: httpx.BaseTransport | None = None
             spec.make_adapter(api, connection, NoState()).on_remove()
     store = open_store()
     try:
-        store.remove_connection(connection.name)
+        store.remove_connection(connection.name, keep_journal=True)
+        kept = store.archived_journals().get(connection.name, 0)
     finally:
         store.close()
     del config.connections[name]
     cfg.save_config(config)
+    return kept
 
 
 def new_state() -> str:

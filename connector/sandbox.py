@@ -147,7 +147,7 @@ class SandboxClock:
 
 # --------------------------------------------------------------------------- faults
 
-FaultKind = Literal["status", "slow", "drop", "malformed"]
+FaultKind = Literal["status", "slow", "drop", "malformed", "lost"]
 
 
 @dataclass
@@ -159,6 +159,7 @@ class Fault:
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
+    method: str | None = None  # None: any method
 
 
 class Faults:
@@ -185,6 +186,11 @@ class Faults:
     def drop(self, *, endpoint: str | None = None, times: int = 1) -> None:
         self._add(Fault("drop", endpoint, times))
 
+    def lose_response(self, *, endpoint: str | None = None, method: str = "POST", times: int = 1) -> None:
+        """The next matching call is carried out, then its connection drops before the answer:
+        the client cannot tell whether its write happened (a POST in flight when a process died)."""
+        self._add(Fault("lost", endpoint, times, method=method.upper()))
+
     def malformed(self, *, endpoint: str | None = None, times: int = 1) -> None:
         """The next matching list response carries one malformed record (the sandbox decides how)."""
         self._add(Fault("malformed", endpoint, times))
@@ -197,11 +203,14 @@ class Faults:
         with self._lock:
             self._faults.append(fault)
 
-    def take(self, endpoint: str, kinds: Iterable[FaultKind]) -> Fault | None:
-        """The first armed fault of one of ``kinds`` for ``endpoint``, consuming one use of it."""
+    def take(self, endpoint: str, kinds: Iterable[FaultKind], method: str | None = None) -> Fault | None:
+        """The first armed fault of one of ``kinds`` for ``endpoint`` (and ``method``, when the fault
+        names one), consuming one use of it."""
         wanted = set(kinds)
         with self._lock:
             for fault in self._faults:
+                if fault.method is not None and fault.method != method:
+                    continue
                 if fault.kind in wanted and fault.endpoint in (None, endpoint) and fault.remaining > 0:
                     fault.remaining -= 1
                     if fault.remaining == 0:
@@ -289,18 +298,20 @@ class SandboxApp:
                 continue
             with self._count_lock:
                 self.calls[route.name] += 1
-            fault = self.faults.take(route.name, ("drop", "slow", "status"))
+            fault = self.faults.take(route.name, ("drop", "slow", "status", "lost"), request.method)
             if fault is not None and fault.kind == "slow":
                 time.sleep(fault.delay)
             elif fault is not None and fault.kind == "drop":
                 raise DropConnection(route.name)
-            elif fault is not None:
+            elif fault is not None and fault.kind == "status":
                 return self._counted(self.after(request, route.name, self.fault_response(request, route.name, fault)))
             with self.state_lock:
                 early = self.before(request, route.name)
                 if early is not None:
                     return self._counted(early)
                 response = route.handler(request, **match.groupdict())
+                if fault is not None and fault.kind == "lost":
+                    raise DropConnection(route.name)
                 return self._counted(self.after(request, route.name, response))
         return self._counted(self.method_not_allowed(request) if allowed else self.not_found(request))
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from connector.model import ConnectionStream, Page
 from connector.ports import Adapter
+from connector.store.rows import SaveResult
 
 STREAMS: tuple[ConnectionStream, ...] = ("debtors", "open_items", "payments")
 
@@ -24,7 +26,18 @@ class PageStore(Protocol):
 
     def bookmark(self, connection_id: str, stream: str) -> str | None: ...
 
-    def save_page(self, connection_id: str, stream: ConnectionStream, page: Page[Any]) -> Any: ...
+    def save_page(self, connection_id: str, stream: ConnectionStream, page: Page[Any]) -> SaveResult: ...
+
+    def get_state(self, connection_id: str, keys: Iterable[str]) -> dict[str, Any]: ...
+
+    def set_state(self, connection_id: str, state: dict[str, Any]) -> None: ...
+
+    def quarantined_since(self, connection_id: str, stream: str, after: datetime | None) -> int: ...
+
+
+def full_read_key(stream: str) -> str:
+    """The connection-state key holding when ``stream`` was last read from the start."""
+    return f"arconnect:full-read:{stream}"
 
 
 @dataclass
@@ -69,24 +82,46 @@ def sync_connection(
     *,
     streams: Iterable[ConnectionStream] = STREAMS,
     progress: Progress | None = None,
+    full: bool = False,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> SyncReport:
-    """Bring the store up to date with the package for one connection."""
+    """Bring the store up to date with the package for one connection.
+
+    A stream is read from the start (``since=None``: every record again, upserted, nothing
+    duplicated) when ``full`` asks for a reconcile (``arconnect sync --full``) or when a record of it
+    was quarantined after its last full read (issue 11.6): a bookmark moves past a record that did
+    not map, so an incremental read would never fetch it again once the package fixes it. Each
+    new quarantine costs one full read; a record that still does not map stays quarantined. An
+    adapter that fetches its quarantined records again by itself (it says so with a true class
+    attribute ``refetches_quarantined``, see :mod:`connector.ports`) is read incrementally.
+    """
     report = SyncReport(connection_id)
     for stream in streams:
         stream_report = report.streams.setdefault(stream, StreamReport())
-        since = store.bookmark(connection_id, stream)
+        key = full_read_key(stream)
+        last_full_raw = store.get_state(connection_id, [key]).get(key)
+        last_full = datetime.fromisoformat(last_full_raw) if isinstance(last_full_raw, str) else None
+        from_start = full or (
+            not getattr(adapter, "refetches_quarantined", False)
+            and store.quarantined_since(connection_id, stream, last_full) > 0
+        )
+        started = clock()
+        since = None if from_start else store.bookmark(connection_id, stream)
         pages = getattr(adapter, stream)(since)
         for page in pages:
             for other, ids in page.deleted_elsewhere.items():
                 if ids:
                     store.save_page(connection_id, other, Page(deleted=list(ids)))
                     report.streams.setdefault(other, StreamReport()).deleted += len(ids)
-            store.save_page(connection_id, stream, page)
+            saved = store.save_page(connection_id, stream, page)
             stream_report.pages += 1
-            stream_report.stored += len(page.records)
-            stream_report.quarantined += len(page.quarantined)
+            # What the store kept, not what the page carried: a record it refused is quarantined.
+            stream_report.stored += saved.stored
+            stream_report.quarantined += saved.quarantined
             stream_report.deleted += len(page.deleted)
-            stream_report.payments += len(page.payments)
+            stream_report.payments += saved.payments
             if progress is not None:
                 progress(stream, stream_report)
+        if since is None:
+            store.set_state(connection_id, {key: started.isoformat()})
     return report

@@ -49,6 +49,7 @@ from connector.model import (
     Payment,
     PlannedAction,
     Quarantined,
+    StepRecord,
 )
 from connector.ports import Capability, NoState, StateReader
 
@@ -168,6 +169,11 @@ class AdsolutAdapter:
     def activate(self) -> None:
         """A3: activate the integration on this dossier (idempotent); without it Accounting is empty."""
         self.client.send("POST", self._integrations(), "integrations")
+
+    def markers(self) -> list[StepRecord]:
+        """None to read back: Adsolut has no API for notes or dunning steps (A5), so arconnect's steps
+        leave no record there; the archived journal (``connections remove`` keeps it) is the guard."""
+        return []
 
     def on_remove(self) -> None:
         """A3: deactivate the integration; leaving it active has a financial impact for the customer."""

@@ -74,7 +74,9 @@ from connector.model import (
     Payment,
     PlannedAction,
     Quarantined,
+    StepRecord,
     action_summary,
+    step_records_in,
     to_decimal,
 )
 from connector.ports import Capability, NoState, StateReader
@@ -191,6 +193,18 @@ class ExactAdapter:
     def on_remove(self) -> None:
         """Exact needs nothing when a division is unlinked; the grant itself stays with the user."""
 
+    def markers(self) -> list[StepRecord]:
+        """§7: the division's CommunicationNotes whose subject carries an ``[arconnect …]`` marker; their
+        ``Notes`` hold the step record. Sync feeds filter on nothing but Timestamp (§2.5), so the
+        notes are read through the regular endpoint, 60 a page."""
+        url = f"/api/v1/{self.division}/activities/CommunicationNotes?$select=ID,Account,Subject,Notes"
+        found: list[StepRecord] = []
+        for rows, _ in odata_rows(self.api, url, endpoint="activities/CommunicationNotes"):
+            for row in rows:
+                if "[arconnect " in str(row.get("Subject") or ""):
+                    found.extend(step_records_in(str(row.get("Notes") or "")))
+        return found
+
     # ------------------------------------------------------------------ feeds
 
     def division_move_date(self) -> str | None:
@@ -272,7 +286,12 @@ class ExactAdapter:
                 try:
                     term = validate_term(row)
                 except (MappingError, ValueError, TypeError) as exc:
-                    quarantined.append(_quarantine("open_items", row, exc))
+                    # Under the invoice's key (the record the store keeps), so storing that invoice
+                    # once its term reads well again takes it out of quarantine (issue 11.6).
+                    bad = _quarantine("open_items", row, exc)
+                    if row.get("TransactionEntryID"):
+                        bad = bad.model_copy(update={"source_id": str(row["TransactionEntryID"])})
+                    quarantined.append(bad)
                     continue
                 valid[str(term["ID"])] = term
             mark.ts = _max_timestamp(rows, mark.ts)
@@ -387,11 +406,15 @@ class ExactAdapter:
         existing = self._find_marked(path, debtor_id, marker, field)
         if existing is not None:
             return ApplyResult(outcome=ApplyOutcome.ALREADY_TRUE, remote_reference=existing, reason="already recorded")
-        response = self.api.request(
+        # A POST whose answer was lost may have been carried out: look it up before sending it again.
+        answer = self.api.create(
             "POST", f"/api/v1/{self.division}/{path}", endpoint=path, json=body,
             headers={**JSON_HEADERS, "Prefer": "return=representation"},
+            find=lambda: self._find_marked(path, debtor_id, marker, field),
         )
-        created = response.json().get("d") or {}
+        if isinstance(answer, str):
+            return ApplyResult(outcome=ApplyOutcome.DONE, remote_reference=answer)
+        created = answer.json().get("d") or {}
         return ApplyResult(outcome=ApplyOutcome.DONE, remote_reference=str(created.get("ID") or ""))
 
     def apply(self, action: PlannedAction) -> ApplyResult:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Callable
 from datetime import date
 from typing import Any, Protocol
 
@@ -48,12 +49,16 @@ def _exact_date(day: date) -> str:
     return f"{day.isoformat()}T00:00:00"
 
 
-def _post(writer: ExactWriter, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    response = writer.api.request(
+def _post(writer: ExactWriter, path: str, body: dict[str, Any], find: Callable[[], str | None]) -> dict[str, Any]:
+    """POST a write-once record; after an attempt without an answer, ``find`` looks it up by its
+    marker before it is sent again (:meth:`connector.http.ApiClient.create`)."""
+    answer = writer.api.create(
         "POST", f"/api/v1/{writer.division}/{path}", endpoint=path, json=body,
-        headers={**JSON_HEADERS, "Prefer": "return=representation"},
+        headers={**JSON_HEADERS, "Prefer": "return=representation"}, find=find,
     )
-    created = response.json().get("d") or {}
+    if isinstance(answer, str):
+        return {"ID": answer}
+    created = answer.json().get("d") or {}
     return created if isinstance(created, dict) else {}
 
 
@@ -94,7 +99,7 @@ def post_document(writer: ExactWriter, action: PlannedAction, marker: str | None
             "Account": account,
             "Body": details.get("document_body") or "",
             "DocumentDate": _exact_date(action.run_date),
-        })
+        }, lambda: find_document(writer, account, marker))
         document_id = str(created.get("ID") or "")
         if not document_id:
             return ApplyResult(outcome=ApplyOutcome.FAILED, reason="Exact did not return the new document's ID")
@@ -108,5 +113,5 @@ def post_document(writer: ExactWriter, action: PlannedAction, marker: str | None
         "Document": document_id,
         "FileName": file_name,
         "Attachment": base64.b64encode(pdf).decode("ascii"),
-    })
+    }, lambda: document_id if has_attachment(writer, document_id, file_name) else None)
     return ApplyResult(outcome=outcome, remote_reference=document_id)

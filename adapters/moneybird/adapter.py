@@ -58,7 +58,9 @@ from connector.model import (
     Payment,
     PlannedAction,
     Quarantined,
+    StepRecord,
     action_summary,
+    step_records_in,
     to_decimal,
 )
 from connector.ports import Capability, NoState, StateReader
@@ -98,6 +100,8 @@ def _quarantine(stream: str, row: Mapping[str, Any], exc: Exception) -> Quaranti
 
 class MoneybirdAdapter:
     package: ClassVar[str] = "moneybird"
+    #: A record that does not map keeps no stored version, so the next sync asks for it again.
+    refetches_quarantined: ClassVar[bool] = True
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {
             Capability.BLOCK_DEBTOR,
@@ -175,6 +179,22 @@ class MoneybirdAdapter:
 
     def on_remove(self) -> None:
         """Moneybird needs nothing when an administration is unlinked (no revocation endpoint, §2)."""
+
+    def markers(self) -> list[StepRecord]:
+        """§5/§7: the notes of every contact (archived ones included) and of every unpaid invoice, read
+        through the synchronization API (100 a call); the step records of those that carry a marker."""
+        found: list[StepRecord] = []
+        sources = (("contacts", {"include_archived": "true"}), ("sales_invoices", {"filter": unpaid_filter(self.today())}))
+        for resource, params in sources:
+            ids = list(self.client.versions(resource, params))
+            for _asked, rows in self.client.fetch(resource, ids):
+                for row in rows:
+                    notes = row.get("notes")
+                    for note in notes if isinstance(notes, list) else []:
+                        text = str(note.get("note") or "") if isinstance(note, dict) else ""
+                        if "[arconnect " in text:
+                            found.extend(step_records_in(text))
+        return found
 
     # ------------------------------------------------------------------ sync
 
@@ -373,23 +393,36 @@ class MoneybirdAdapter:
         """§7 send_reminders, one entry per (contact, workflow, document style, identity) of the
         invoices themselves. ``Email`` when Moneybird sends it (channel ``package``), ``Manual``
         when arconnect sends the message itself, so Moneybird's reminder count and state follow."""
+        # connector.actions.dispatch records a step as a "note" effect, before the message leaves: in
+        # Moneybird that record is a Manual reminder plus a contact note carrying the step's marker, which
+        # is what a later run (or a rebuilt journal) recognises the step by. Only channel "package" lets
+        # Moneybird e-mail the reminder itself.
+        recording = action.details.get("effect") == "note"
+        contact: dict[str, Any] | None = None
+        marker = self.marker(action)
+        if recording:
+            contact = self._contact(action.debtor_source_id)
+            if _has_marker(contact, marker):
+                return ApplyResult(outcome=ApplyOutcome.ALREADY_TRUE, reason="step already recorded in Moneybird")
         invoices = self._need_items(action)
         since = action.run_date
         done_before = [i for i, inv in invoices.items() if reminded_since(inv, since)]
         closed = [i for i, inv in invoices.items() if inv.get("state") not in REMINDABLE_STATES]
         todo = [inv for i, inv in invoices.items() if i not in done_before and i not in closed]
+        note = {"note": f"{marker} Herinnering verstuurd door arconnect (reminder sent)\n{action_summary(action)}"}
         if not todo:
             if done_before:
+                if contact is not None:
+                    self._contact_note_once(contact, marker, note)
                 return ApplyResult(outcome=ApplyOutcome.ALREADY_TRUE, reason="reminder already recorded in Moneybird")
             return ApplyResult(outcome=ApplyOutcome.FAILED,
                                reason="no invoice of this reminder can be reminded (paid, written off or paused)")
-        # connector.actions.dispatch records a delivered step as a "note" effect: in Moneybird that record is
-        # a Manual reminder. Only channel "package" lets Moneybird e-mail the reminder itself.
-        recording = action.details.get("effect") == "note"
         method = "Manual" if recording or (action.channel or "none") in OWN_CHANNELS else "Email"
         groups = reminder_groups(todo)
         self.client.send("POST", "sales_invoices/send_reminders", "sales_invoices/send_reminders",
                          {"sales_invoice_reminders": [g.body(method) for g in groups]}, creates=True)
+        if contact is not None:
+            self._contact_note_once(contact, marker, note)
         reason = f"{len(groups)} reminder(s) via Moneybird ({method})"
         if closed:
             reason += f"; skipped closed invoice(s) {', '.join(closed)}"

@@ -55,6 +55,7 @@ from connector.model import (
     Payment,
     PlannedAction,
     Quarantined,
+    StepRecord,
 )
 from connector.ports import Capability, NoState, StateReader
 
@@ -131,6 +132,12 @@ class TwinfieldAdapter:
 
     def on_remove(self) -> None:
         """Nothing to undo in Twinfield."""
+
+    def markers(self) -> list[StepRecord]:
+        """None to read back: Twinfield keeps only arconnect's latest step per debtor, as one line in
+        ``creditmanagement/comment`` without the step's key or profile (no notes API), so a lost journal
+        cannot be rebuilt from it; the archived journal (``connections remove`` keeps it) is the guard."""
+        return []
 
     # ------------------------------------------------------------------ debtors
     def debtors(self, since: str | None) -> Iterator[Page[Debtor]]:

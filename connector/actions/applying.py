@@ -31,10 +31,12 @@ from connector import config as cfg
 from connector.actions.channels.email import SmtpSender, smtp_password
 from connector.actions.dispatch import Channels, Dispatcher, DispatchReport, EffectResult
 from connector.actions.planning import PlanResult, plan_connection, rules_path
+from connector.actions.rebuild import needs_rebuild, rebuild_journal
 from connector.auth import open_secret_store
-from connector.errors import ArconnectError
+from connector.errors import ArconnectError, JournalUnchecked, ReauthRequired
 from connector.model import ApplyOutcome, PlannedAction
 from connector.packages import package_spec
+from connector.store import Store
 from connector.store.lease import connection_lease
 from rules.letters import CreditorFacts
 
@@ -139,6 +141,11 @@ def apply_connection(
     day = run_date or today(connection.timezone)
     store = open_store()
     try:
+        if needs_rebuild(store, connection.name):
+            with connection_lease(connection.name):
+                restored = ensure_journal(config, connection, store)
+            if restored and console is not None:
+                console.print(f"{connection.name}: journal rebuilt from the package's records ({restored} step(s))")
         confirmed: PlanResult | None = None
         if not yes:
             # Asked outside the lease, so a person at the prompt never holds up the scheduler; what
@@ -195,6 +202,25 @@ def apply_connection(
             return result
     finally:
         store.close()
+
+
+def ensure_journal(config: cfg.Config, connection: cfg.ConnectionConfig, store: Store) -> int:
+    """Rebuild the journal of ``connection`` from the package's records (:mod:`connector.actions.rebuild`);
+    the steps added. Anything that stops it is :class:`JournalUnchecked`: nothing may be applied yet."""
+    from connector.runtime import api_for, build_adapter
+
+    title = package_spec(connection.package).title
+    credential = config.credential(connection.credential)
+    try:
+        with api_for(credential, connection.administration, open_secret_store()) as api:
+            return rebuild_journal(store, connection.name, build_adapter(api, connection, store))
+    except ReauthRequired:
+        raise
+    except ArconnectError as exc:
+        raise JournalUnchecked(
+            f"{connection.name}: the journal is new and could not be rebuilt from {title}'s own records ({exc}); "
+            f"nothing was applied. Run 'arconnect journal rebuild {connection.name}' once {title} answers"
+        ) from None
 
 
 def _warn(console: Console | None, warnings: Sequence[str]) -> None:

@@ -17,8 +17,13 @@ Journal (docs/architecture.md §3, §9):
 Actions with a single effect in the package (block, unblock, credit limit, …) are journaled once
 under their own key, exactly as :func:`apply_actions` always did, so blocks are recorded the same way.
 
-The record of a step (the note) is written only after the step was delivered (the e-mail sent, the
-letter written): a note saying "reminder sent" next to an e-mail that failed would be false.
+The journal is not the only guard (issue 11.2): the package's own record of a step (the note, the
+document, each tagged with the effect's key) is written **before** anything leaves the building (the
+e-mail, the letter, the hand-over file). When that record is already in the package on the first try
+of a step the journal does not know (a removed connection, a lost database), the step was carried out
+before: the deliveries are journaled ``already_true`` and nothing is sent. When the record cannot be
+written (the package is down), nothing is sent on this run. A record without a delivery (the e-mail
+then failed) errs on the side of never dunning twice.
 
 E-mail is at most once: see :mod:`connector.actions.channels.email`. A pending e-mail found on a later run
 (the process stopped after handing it to the server) is not resent but marked ``failed`` with a
@@ -62,8 +67,12 @@ class Effect(StrEnum):
 
 
 MESSAGE_KINDS = frozenset({ActionKind.REMINDER, ActionKind.FORMAL_NOTICE, ActionKind.NOTICE_OF_DEFAULT})
-#: Effects that deliver the step; the others record it and wait until delivery succeeded.
+#: Effects that record the step in the package, tagged with its key (the package's marker).
 RECORDS = frozenset({Effect.NOTE, Effect.DOCUMENT})
+#: Effects that leave the building: they wait for the package's record and never run when it shows
+#: the step was already carried out.
+DELIVERIES = frozenset({Effect.EMAIL, Effect.LETTER, Effect.HANDOVER})
+MARKED_BEFORE = "the package's own record shows this step was already carried out; not sent again"
 
 
 def route(action: PlannedAction, capabilities: Iterable[Capability]) -> list[Effect]:
@@ -78,17 +87,17 @@ def route(action: PlannedAction, capabilities: Iterable[Capability]) -> list[Eff
             effects.append(effect)
 
     if kind in MESSAGE_KINDS:
-        if channel == "email":
-            effects.append(Effect.EMAIL)
-        elif channel in ("letter", "registered_letter"):
-            effects.append(Effect.LETTER)
-        elif channel == "phone":
+        if channel in ("email", "letter", "registered_letter"):
+            # The package's record of the step first: the marker is there before the message leaves.
+            record(Effect.DOCUMENT, Capability.ADD_DOCUMENT)
+            record(Effect.NOTE, Capability.ADD_NOTE)
+            effects.append(Effect.EMAIL if channel == "email" else Effect.LETTER)
+            return effects
+        if channel == "phone":
             record(Effect.TASK, Capability.ADD_TASK)
             effects.append(Effect.CALL_LIST)
         elif channel == "package":
             effects.append(Effect.PACKAGE)
-        if channel in ("email", "letter", "registered_letter"):
-            record(Effect.DOCUMENT, Capability.ADD_DOCUMENT)
         record(Effect.NOTE, Capability.ADD_NOTE)
         return effects
     if kind == ActionKind.CALL_TASK:
@@ -96,12 +105,12 @@ def route(action: PlannedAction, capabilities: Iterable[Capability]) -> list[Eff
         effects.append(Effect.CALL_LIST)
         return effects
     if kind == ActionKind.COLLECTION_HANDOVER:
+        record(Effect.NOTE, Capability.ADD_NOTE)
         effects.append(Effect.HANDOVER)
         if channel == "email":
             effects.append(Effect.EMAIL)
         elif channel in ("letter", "registered_letter"):
             effects.append(Effect.LETTER)
-        record(Effect.NOTE, Capability.ADD_NOTE)
         return effects
     return [Effect.PACKAGE]
 
@@ -199,15 +208,32 @@ class Dispatcher:
             report.results.append(EffectResult(action, None, None, "already applied"))
             return
         outcomes: list[tuple[Effect, ApplyOutcome, str]] = []
-        undelivered: ApplyOutcome | None = None  # FAILED or UNSUPPORTED when a delivering effect was not done
+        problem = self._cannot_deliver(action, effects)
+        unrecorded = False  # a record of the step failed: nothing leaves the building on this run
+        marked_before = False  # the package already had the step's marker, unknown to the journal
+        # FAILED or UNSUPPORTED when a delivering effect that runs before the records (package, phone) was not done
+        undelivered: ApplyOutcome | None = None
         for effect in effects:
+            if problem is not None and effect not in DELIVERIES:
+                # Not journaled: the step is recorded on the run that can deliver it.
+                outcomes.append((effect, ApplyOutcome.FAILED, f"{effect.value} waits until the step can be delivered"))
+                continue
+            if effect in DELIVERIES and unrecorded and not marked_before:
+                # Not journaled: it runs on the run that records the step in the package.
+                outcomes.append((effect, ApplyOutcome.FAILED, f"{effect.value} waits until the step is recorded in the package"))
+                continue
             if effect in RECORDS and undelivered is not None:
-                # Not journaled: it runs on the run that delivers the step (or never, if it cannot be).
                 outcomes.append((effect, undelivered, f"{effect.value} waits until the step is delivered"))
                 continue
             sub = self._sub_action(action, effect)
+            first_try = self.store.journal_entry(sub.idempotency_key) is None
+            run: Callable[[PlannedAction], ApplyResult] = partial(self._run_effect, effect)
+            if effect in DELIVERIES and marked_before:
+                run = _marked_before
+            elif effect in DELIVERIES and problem is not None:
+                run = partial(_failed, problem)
             try:
-                applied = apply_actions([sub], self.store, partial(self._run_effect, effect))
+                applied = apply_actions([sub], self.store, run)
             except ReauthRequired:
                 self.store.journal_finish(action.idempotency_key, ApplyResult(outcome=ApplyOutcome.FAILED, reason="re-link needed"))
                 raise
@@ -223,9 +249,33 @@ class Dispatcher:
                     report.emails_sent += 1
                 report.results.append(EffectResult(action, effect, outcome, reason, result.remote_reference))
             outcomes.append((effect, outcome, reason))
-            if effect not in RECORDS and outcome in (ApplyOutcome.FAILED, ApplyOutcome.UNSUPPORTED):
+            if effect in RECORDS:
+                # Found in the package on a first try: an earlier run (whose journal is gone) did it.
+                if result is not None and outcome == ApplyOutcome.ALREADY_TRUE and first_try:
+                    marked_before = True
+                if outcome == ApplyOutcome.FAILED:
+                    unrecorded = True
+            elif outcome in (ApplyOutcome.FAILED, ApplyOutcome.UNSUPPORTED):
                 undelivered = ApplyOutcome.FAILED if ApplyOutcome.FAILED in (outcome, undelivered) else outcome
         self.store.journal_finish(action.idempotency_key, combine(outcomes))
+
+    def _cannot_deliver(self, action: PlannedAction, effects: list[Effect]) -> str | None:
+        """Why the message of this step cannot leave on this run (checked before its record is
+        written, so the package never records a step that cannot be sent); None when it can."""
+        if Effect.EMAIL not in effects and Effect.LETTER not in effects:
+            return None
+        try:
+            self._letter(action)
+        except LetterProblem as exc:
+            return str(exc)
+        if Effect.EMAIL not in effects:
+            return None
+        if self.channels.mail is None:
+            return "no mail settings for this connection (config.yaml: mail)"
+        debtor = self._debtor(action)
+        if not (debtor and debtor.emails):
+            return "the debtor has no e-mail address; add one in the package"
+        return None
 
     # ------------------------------------------------------------------ effects
 
@@ -234,6 +284,8 @@ class Dispatcher:
         # and an effect is not a step of its own (the action's entry is).
         details = {k: v for k, v in action.details.items() if k != "profile"}
         details.update(effect=effect.value, parent_key=action.idempotency_key)
+        if action.details.get("profile"):
+            details["parent_profile"] = action.details["profile"]  # for the step record in the package's note
         update: dict[str, object] = {"idempotency_key": sub_key(action.idempotency_key, effect), "details": details}
         if effect == Effect.TASK:
             update["kind"] = ActionKind.CALL_TASK
@@ -364,6 +416,14 @@ class Dispatcher:
 
 class LetterProblem(ArconnectError):
     """A letter that does not render: the effect fails with the template's one-line problem."""
+
+
+def _failed(reason: str, action: PlannedAction) -> ApplyResult:
+    return ApplyResult(outcome=ApplyOutcome.FAILED, reason=reason)
+
+
+def _marked_before(action: PlannedAction) -> ApplyResult:
+    return ApplyResult(outcome=ApplyOutcome.ALREADY_TRUE, reason=MARKED_BEFORE)
 
 
 def _written(path: Path, new: bool) -> ApplyResult:

@@ -29,6 +29,7 @@ from connector.errors import (
     RateLimited,
     ReauthRequired,
     ServiceUnavailable,
+    TokenStillValid,
 )
 
 log = logging.getLogger("arconnect.auth")
@@ -94,7 +95,7 @@ class TokenEndpoint:
 
     # ---- plumbing
     def _hint(self) -> str:
-        return relink_hint(self.credential.name, self.credential.package)
+        return relink_hint(self.credential.name, self.credential.package, self.credential)
 
     def _secret_in_body(self, secret: str) -> dict[str, str]:
         return {"client_secret": secret} if self.profile.secret_in == "body" else {}
@@ -152,6 +153,13 @@ class TokenEndpoint:
             )
         if grant == "authorization_code":
             return ConfigError(f"linking credential {name} failed at the token endpoint ({reason}); link again")
+        if status in (400, 401) and "not expired" in reason.lower():
+            # Exact refuses to refresh an access token younger than 9.5 minutes with 401
+            # invalid_request "Access Token not expired" (docs/reference/exact.md §1.4): the grant is
+            # fine; the API's 401 that made us ask was spurious.
+            return TokenStillValid(
+                f"credential {name}: the package refused an access token its token endpoint calls valid "
+                f"({reason}); nothing to re-link, the next run tries again")
         if status in (400, 401, 403) and (error in _GRANT_ERRORS or not error):
             return ReauthRequired(f"credential {name} needs to be re-linked: {self._hint()} ({reason})")
         return ApiError(f"token endpoint of credential {name} refused the refresh ({reason})", status)

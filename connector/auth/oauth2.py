@@ -34,7 +34,7 @@ from connector.auth.profile import OAuthProfile
 from connector.auth.secret_store import SecretStore
 from connector.auth.tokens import TokenSet, load_tokens, relink_hint, save_tokens
 from connector.config import CredentialConfig
-from connector.errors import ReauthRequired
+from connector.errors import ReauthRequired, TokenStillValid
 
 log = logging.getLogger("arconnect.auth")
 
@@ -76,17 +76,30 @@ class CredentialAuth(httpx.Auth):
         sent = self.tokens()
         request.headers["Authorization"] = f"Bearer {sent.access_value()}"
         response = yield request
-        if response.status_code != 401:
-            return
-        log.info("credential %s: the API refused the access token (401); refreshing once", self.credential.name)
-        fresh = self._refresh(seen=sent, after_401=True)
-        request.headers["Authorization"] = f"Bearer {fresh.access_value()}"
-        response = yield request
+        # A 401 is retried twice, each time after asking the token endpoint for a fresh token, before
+        # the grant counts as lost: one spurious 401 must never send a bookkeeper to re-link. When
+        # the token endpoint says the token is still valid (TokenStillValid), the same token is tried
+        # again once; a second refusal then is a transient fault, never a re-link.
+        for attempt in (1, 2):
+            if response.status_code != 401:
+                return
+            log.info("credential %s: the API refused the access token (401, try %d); refreshing",
+                     self.credential.name, attempt)
+            try:
+                sent = self._refresh(seen=sent, after_401=True)
+            except TokenStillValid:
+                if attempt == 2:
+                    raise
+            request.headers["Authorization"] = f"Bearer {sent.access_value()}"
+            response = yield request
         if response.status_code == 401:
             raise ReauthRequired(
-                f"credential {self.credential.name} was refused again after a token refresh; "
-                f"re-link it: {relink_hint(self.credential.name, self.credential.package)}"
+                f"credential {self.credential.name} was refused three times, also after refreshing its token; "
+                f"re-link it: {self._hint()}"
             )
+
+    def _hint(self) -> str:
+        return relink_hint(self.credential.name, self.credential.package, self.credential)
 
     # ---- what adapters and the scheduler call
     def tokens(self) -> TokenSet:
@@ -141,7 +154,7 @@ class CredentialAuth(httpx.Auth):
         if stored is None:
             raise ReauthRequired(
                 f"credential {self.credential.name} is not linked yet: "
-                f"{relink_hint(self.credential.name, self.credential.package)}"
+                f"{self._hint()}"
             )
         self._tokens = stored
         return stored
@@ -166,7 +179,7 @@ class CredentialAuth(httpx.Auth):
         with self.locks.hold(name, self.lock_timeout):
             stored = load_tokens(self.store, name, self.credential.package)
             if stored is None:
-                raise ReauthRequired(f"credential {name} is not linked: {relink_hint(name, self.credential.package)}")
+                raise ReauthRequired(f"credential {name} is not linked: {self._hint()}")
             self._tokens = stored
             if not stored.same_access(seen):
                 # Another process or thread refreshed while we waited: use its tokens.

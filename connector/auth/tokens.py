@@ -9,6 +9,7 @@ store.
 from __future__ import annotations
 
 import json
+import shlex
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, SecretStr, Validation
 
 from connector.auth.profile import OAuthProfile
 from connector.auth.secret_store import SecretStore
+from connector.config import CredentialConfig
 from connector.errors import ApiError, ReauthRequired
 
 
@@ -81,9 +83,16 @@ def delete_tokens(store: SecretStore, credential_name: str) -> None:
     store.delete(tokens_key(credential_name))
 
 
-def relink_hint(credential_name: str, package: str) -> str:
-    command = f"arconnect link {package} --name {credential_name}" if package else "arconnect link"
-    return f"run '{command}'"
+def relink_hint(credential_name: str, package: str, credential: CredentialConfig | None = None) -> str:
+    """The exact command that links the credential again, with every option it was linked with."""
+    if not package:
+        return "run 'arconnect link <package>'"
+    parts = ["arconnect", "link", package, "--name", credential_name]
+    if credential is not None:
+        parts += ["--client-id", credential.client_id, "--host", credential.host]
+        if credential.redirect_uri != CredentialConfig.model_fields["redirect_uri"].default:
+            parts += ["--redirect-uri", credential.redirect_uri]
+    return "run '" + " ".join(shlex.quote(part) for part in parts) + "'"
 
 
 # --------------------------------------------------------------------------- token responses

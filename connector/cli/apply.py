@@ -27,10 +27,24 @@ def _parse_date(value: str | None) -> date | None:
         raise ConfigError(f"--date: not a date (YYYY-MM-DD): {value!r}") from None
 
 
+def refuse_future(run_date: date, timezone: str) -> None:
+    """Issue 11.3: the run date never goes back, so one mistyped future ``--date`` would block every
+    run before it; it takes ``--allow-future`` to mean it."""
+    from connector.runtime import today
+
+    now = today(timezone)
+    if run_date > now:
+        raise ConfigError(
+            f"--date {run_date.isoformat()} is after today ({now.isoformat()}, {timezone}): once applied, no run "
+            "before it is possible; pass --allow-future if that is what you mean"
+        )
+
+
 def apply(
     name: Annotated[str | None, typer.Argument(help="Connection name (default: every connection with a rules file)")] = None,
     on: Annotated[str | None, typer.Option("--date", help="Run date YYYY-MM-DD (default: today where the books are kept)")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without showing the plan and asking")] = False,
+    allow_future: Annotated[bool, typer.Option("--allow-future", help="Accept a --date after today (no earlier run is possible after it)")] = False,
 ) -> None:
     """Plan with the connection's rules and carry the actions out in the package, once, journaled."""
     from connector.actions.applying import apply_connection, results_table, summary_line
@@ -45,6 +59,8 @@ def apply(
             raise ConfigError("no connection has a rules file; set rules_file in config.yaml or name a connection")
     failed = False
     for connection in names:
+        if run_date is not None and not allow_future:
+            refuse_future(run_date, config.connection(connection).timezone)
         result = apply_connection(connection, run_date, yes=yes, console=out)
         if result.results:
             out.print(results_table(result))

@@ -41,12 +41,24 @@ def connections_list(ctx: typer.Context) -> None:
 
 
 @connections_app.command("remove")
-def connections_remove(name: str) -> None:
-    """Remove a connection: its configuration and every row of it in the store."""
+def connections_remove(
+    name: str,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Remove a connection: its configuration and its copy of the package's data. Its journal (what
+    arconnect did) is archived, so linking it again never repeats a step; 'arconnect journal purge'
+    deletes it for good."""
     from connector.runtime import remove_connection
 
-    remove_connection(name)
-    out.print(f"removed connection {name}", markup=False)
+    cfg.load_config().connection(name)  # an unknown name is one line, before any question
+    if not yes and not typer.confirm(
+        f"Remove connection {name}? Its configuration and local copy are deleted; its journal is kept", default=False
+    ):
+        out.print(f"connection {name} not removed", markup=False)
+        raise typer.Exit(code=1)
+    kept = remove_connection(name)
+    out.print(f"removed connection {name}; its journal ({kept} entries) is archived: linking it again "
+              f"never repeats a step. To delete it for good: arconnect journal purge {name}", markup=False)
 
 
 def _safe_url(url: str) -> str:
@@ -89,11 +101,14 @@ def link(
         )
 
 
-def sync(name: Annotated[str | None, typer.Argument(help="Connection name (default: all)")] = None) -> None:
+def sync(
+    name: Annotated[str | None, typer.Argument(help="Connection name (default: all)")] = None,
+    full: Annotated[bool, typer.Option("--full", help="Read everything again (a full reconcile), not only what changed")] = False,
+) -> None:
     """Bring the local copy up to date: debtors, open items, payments."""
     from connector.runtime import sync_connections
 
-    reports = sync_connections(name, console=out)
+    reports = sync_connections(name, console=out, full=full)
     failed = [r for r in reports if r.error]
     for r in reports:
         if r.error:

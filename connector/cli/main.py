@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from connector.cli import apply, connections, costs, demo, desk, kpi, reports, rules, sandbox, serve
+from connector.cli import apply, connections, costs, demo, desk, journal, kpi, reports, rules, runs, sandbox, serve
 from connector.cli.console import err
 from connector.errors import ArconnectError
 
@@ -41,7 +41,7 @@ def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug l
 
 # Each command group lives in a module of its own and adds its commands to ``app``; the order
 # here is the order of ``arconnect --help``.
-for _module in (connections, reports, kpi, rules, apply, desk, costs, serve, sandbox, demo):
+for _module in (connections, reports, kpi, rules, apply, desk, journal, runs, costs, serve, sandbox, demo):
     _module.register(app)
 
 

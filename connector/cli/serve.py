@@ -154,6 +154,7 @@ def status_rows() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     try:
         latest = store.latest_runs()
         notices = store.notices()
+        quarantines = {name: store.quarantine(name) for name in sorted(config.connections)}
     finally:
         store.close()
     runs = []
@@ -172,6 +173,18 @@ def status_rows() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         {"subject": s, "topic": t, "message": m, "since": first.isoformat(), "last_seen": last.isoformat(), "times": n}
         for s, t, m, first, last, n in notices
     ]
+    # Issue 11.6: a record that did not map is missing from every plan and report until it is fixed.
+    for name, rows in quarantines.items():
+        if rows:
+            problems.append({
+                "subject": f"connection:{name}", "topic": "quarantine",
+                "message": f"{len(rows)} record(s) in quarantine did not map and are missing from plans and reports; "
+                           f"see 'arconnect report quarantine {name}', fix them in the package, then sync "
+                           f"(or 'arconnect sync --full {name}')",
+                "since": min(r.first_seen_at for r in rows).isoformat(),
+                "last_seen": max(r.last_seen_at for r in rows).isoformat(),
+                "times": max(r.times_seen for r in rows),
+            })
     return runs, problems
 
 

@@ -253,7 +253,7 @@ def keepalive(credential_name: str, *, clock: Callable[[], datetime] | None = No
     credential = config.credential(credential_name)
     store, secret_store = resources()
     subject = f"credential:{credential_name}"
-    hint = relink_hint(credential_name, credential.package)
+    hint = relink_hint(credential_name, credential.package, credential)
     try:
         kept = keep_alive(credential, secret_store, clock=clock)
     except ReauthRequired as exc:

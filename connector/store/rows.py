@@ -76,3 +76,33 @@ class RunRow:
     rate_limited: int = 0
     error: str | None = None
     runner: str | None = None
+
+
+#: Journal states that mean an effect may have reached the package or a person: a run that holds
+#: one of these cannot be undone (``pending``: it may have happened before a crash).
+LEFT_THE_BUILDING = (ApplyOutcome.DONE.value, ApplyOutcome.PENDING.value)
+
+
+@dataclass(frozen=True)
+class DunningRun:
+    """One apply run of a connection, as its journal entries record it (by run date)."""
+
+    run_date: date
+    #: journal state -> number of entries
+    states: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.states.values())
+
+    @property
+    def undoable(self) -> bool:
+        """Nothing of it was done (or may have been): every entry failed, was unsupported or
+        found already true, so forgetting the run changes nothing outside arconnect."""
+        return self.total > 0 and not any(self.states.get(state) for state in LEFT_THE_BUILDING)
+
+    def why_not_undoable(self) -> str:
+        done = {state: self.states[state] for state in LEFT_THE_BUILDING if self.states.get(state)}
+        said = ", ".join(f"{n} {state}" for state, n in done.items())
+        return (f"the run of {self.run_date.isoformat()} cannot be undone: {said} "
+                "(an effect that may have reached the package or a debtor is never forgotten)")

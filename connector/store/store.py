@@ -41,9 +41,10 @@ from connector.model import (
     Payment,
     PlannedAction,
     Quarantined,
+    StepRecord,
 )
 from connector.store import tables as t
-from connector.store.rows import JournalEntry, PlanKind, QuarantineRow, RunKind, RunRow, SaveResult
+from connector.store.rows import DunningRun, JournalEntry, PlanKind, QuarantineRow, RunKind, RunRow, SaveResult
 
 MIGRATIONS: Final = Path(__file__).resolve().parent / "migrations"
 #: Rows per executemany batch and per fetch while streaming.
@@ -346,12 +347,71 @@ class Store:
             rows = conn.execute(sa.select(c.id, c.package, c.name).order_by(c.id)).all()
         return [(r.id, r.package, r.name) for r in rows]
 
-    def remove_connection(self, connection_id: str) -> None:
-        """Delete every row of the connection, in every table, in one transaction."""
+    def remove_connection(self, connection_id: str, *, keep_journal: bool = True) -> None:
+        """Delete the connection's rows in one transaction. Its journal (what arconnect did: actions,
+        the blocks it set, its runs) is kept, archived under the connection's id, unless
+        ``keep_journal`` is False: the journal is what stops a re-linked connection dunning twice."""
+        kept = t.JOURNAL_TABLES if keep_journal else ()
         with self._writer.begin() as conn:
             for table in t.CONNECTION_TABLES:
-                conn.execute(sa.delete(table).where(table.c.connection_id == connection_id))
+                if table not in kept:
+                    conn.execute(sa.delete(table).where(table.c.connection_id == connection_id))
             conn.execute(sa.delete(t.connections).where(t.connections.c.id == connection_id))
+
+    def purge_journal(self, connection_id: str) -> int:
+        """Delete the archived journal of a removed connection for good; the journal entries removed."""
+        if connection_id in {c for c, _, _ in self.connections()}:
+            raise ValueError(f"connection {connection_id!r} is still in the store: remove it first")
+        with self._writer.begin() as conn:
+            removed = int(conn.execute(sa.delete(t.actions).where(t.actions.c.connection_id == connection_id)).rowcount)
+            for table in t.JOURNAL_TABLES:
+                if table is not t.actions:
+                    conn.execute(sa.delete(table).where(table.c.connection_id == connection_id))
+        return removed
+
+    def archived_journals(self) -> dict[str, int]:
+        """Connection id → journal entries kept for connections that were removed."""
+        a = t.actions.c
+        live = {c for c, _, _ in self.connections()}
+        with self._engine.connect() as conn:
+            rows = conn.execute(sa.select(a.connection_id, sa.func.count()).group_by(a.connection_id)).all()
+        return {r[0]: int(r[1]) for r in rows if r[0] not in live}
+
+    def has_journal(self, connection_id: str) -> bool:
+        a = t.actions.c
+        with self._engine.connect() as conn:
+            return conn.execute(sa.select(a.id).where(a.connection_id == connection_id).limit(1)).first() is not None
+
+    def set_state(self, connection_id: str, state: dict[str, Any]) -> None:
+        """Store state outside a page (None removes a key): arconnect's own markers, e.g. that the
+        journal was checked against the package."""
+        with self._writer.begin() as conn:
+            self._save_state(conn, connection_id, state, self._clock())
+
+    def journal_restore(self, connection_id: str, records: Iterable[StepRecord], reason: str) -> int:
+        """Put steps the package records back into the journal as ``done`` (known keys are left as
+        they are); the number of entries added."""
+        now = self._clock()
+        added = 0
+        with self._writer.begin() as conn:
+            for record in records:
+                action = PlannedAction(
+                    idempotency_key=record.key, connection_id=connection_id, debtor_source_id=record.debtor_source_id,
+                    item_source_ids=record.item_source_ids, kind=record.kind, step=record.step, channel=record.channel,
+                    run_date=record.run_date, reason=reason,
+                    details={"profile": record.profile} if record.profile else {},
+                )
+                row = {
+                    "idempotency_key": record.key, "connection_id": connection_id,
+                    "debtor_source_id": record.debtor_source_id, "item_source_ids": list(record.item_source_ids),
+                    "kind": record.kind.value, "step": record.step, "channel": record.channel,
+                    "run_date": record.run_date, "planned_at": now, "state": ApplyOutcome.DONE.value, "attempts": 0,
+                    "remote_reference": None, "reason": reason, "action": action.model_dump(mode="json"), "updated_at": now,
+                }
+                insert = self._insert(t.actions).values(row).on_conflict_do_nothing(index_elements=["idempotency_key"])
+                if conn.execute(insert.returning(t.actions.c.id)).first() is not None:
+                    added += 1
+        return added
 
     # -- sync --------------------------------------------------------------------------------
 
@@ -578,6 +638,17 @@ class Store:
                 for r in conn.execute(statement)
             ]
 
+    def quarantined_since(self, connection_id: str, stream: str, after: datetime | None) -> int:
+        """Records of ``stream`` in quarantine that were first quarantined after ``after`` (all when None)."""
+        q = t.quarantine.c
+        statement = sa.select(sa.func.count()).select_from(t.quarantine).where(
+            q.connection_id == connection_id, q.stream == stream
+        )
+        if after is not None:
+            statement = statement.where(q.first_seen_at > after)
+        with self._engine.connect() as conn:
+            return int(conn.execute(statement).scalar_one())
+
     def counts(self, connection_id: str) -> dict[str, int]:
         """Rows per kind: ``debtors``, ``open_items`` (every status), ``open`` (still to
         collect), ``payments``, ``deleted`` (records marked deleted), ``quarantine``,
@@ -683,6 +754,37 @@ class Store:
             statement = statement.where(a.state.in_([ApplyOutcome(s).value for s in states]))
         with self._engine.connect() as conn:
             return [_entry(row) for row in conn.execute(statement)]
+
+    def dunning_runs(self, connection_id: str) -> list[DunningRun]:
+        """The journal grouped by run date (newest first): what each apply run recorded."""
+        a = t.actions.c
+        statement = (
+            sa.select(a.run_date, a.state, sa.func.count())
+            .where(a.connection_id == connection_id)
+            .group_by(a.run_date, a.state)
+        )
+        by_date: dict[date, dict[str, int]] = {}
+        with self._engine.connect() as conn:
+            for run_date, state, count in conn.execute(statement):
+                by_date.setdefault(run_date, {})[state] = int(count)
+        return [DunningRun(run_date=day, states=states) for day, states in sorted(by_date.items(), reverse=True)]
+
+    def undo_dunning_run(self, connection_id: str, run_date: date) -> int:
+        """Forget the journal of one run whose effects never left arconnect (``DunningRun.undoable``).
+
+        Returns the number of entries removed; raises ValueError when the run is not undoable.
+        """
+        a = t.actions.c
+        where = sa.and_(a.connection_id == connection_id, a.run_date == run_date)
+        with self._writer.begin() as conn:
+            states = {str(state): int(n) for state, n in conn.execute(
+                sa.select(a.state, sa.func.count()).where(where).group_by(a.state))}
+            run = DunningRun(run_date=run_date, states=states)
+            if not states:
+                raise ValueError(f"no run on {run_date.isoformat()}")
+            if not run.undoable:
+                raise ValueError(run.why_not_undoable())
+            return int(conn.execute(sa.delete(t.actions).where(where)).rowcount)
 
     # -- what arconnect keeps itself ---------------------------------------------------------
 

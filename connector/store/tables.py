@@ -384,3 +384,7 @@ CONNECTION_TABLES: tuple[sa.Table, ...] = (
     runs,
     receivable_snapshots,
 )
+
+#: What arconnect did for a connection: kept (archived) when the connection is removed, so that linking
+#: it again never repeats a step (issue 11.2); ``arconnect connections purge`` deletes it for good.
+JOURNAL_TABLES: tuple[sa.Table, ...] = (actions, debtor_blocks, runs)

@@ -140,7 +140,7 @@ def test_link_sync_plan_apply_twice_and_remove_against_the_loopback_sandbox(worl
     assert in_euro
     assert all(a.costs == Money(amount=Decimal(40) * len(a.item_source_ids), currency="EUR") for a in in_euro)
 
-    result = CliRunner().invoke(app, ["connections", "remove", world.connection])
+    result = CliRunner().invoke(app, ["connections", "remove", world.connection, "--yes"])
     assert result.exit_code == 0, result.stdout
     state = world.sandbox.dossier(world.dossier)
     assert state.deactivations == 1 and state.integrations == set()

@@ -30,15 +30,15 @@ class Crash(BaseException):
 @pytest.mark.parametrize(
     ("kind", "channel", "caps", "expected"),
     [
-        (ActionKind.REMINDER, "email", EXACT, [Effect.EMAIL, Effect.DOCUMENT, Effect.NOTE]),
-        (ActionKind.FORMAL_NOTICE, "letter", EXACT, [Effect.LETTER, Effect.DOCUMENT, Effect.NOTE]),
+        (ActionKind.REMINDER, "email", EXACT, [Effect.DOCUMENT, Effect.NOTE, Effect.EMAIL]),
+        (ActionKind.FORMAL_NOTICE, "letter", EXACT, [Effect.DOCUMENT, Effect.NOTE, Effect.LETTER]),
         (ActionKind.NOTICE_OF_DEFAULT, "registered_letter", BARE, [Effect.LETTER]),
         (ActionKind.REMINDER, "phone", EXACT, [Effect.TASK, Effect.CALL_LIST, Effect.NOTE]),
         (ActionKind.REMINDER, "package", EXACT, [Effect.PACKAGE, Effect.NOTE]),
         (ActionKind.REMINDER, "none", EXACT, [Effect.NOTE]),
         (ActionKind.CALL_TASK, "phone", EXACT, [Effect.TASK, Effect.CALL_LIST]),
         (ActionKind.CALL_TASK, "phone", BARE, [Effect.CALL_LIST]),
-        (ActionKind.COLLECTION_HANDOVER, "none", EXACT, [Effect.HANDOVER, Effect.NOTE]),
+        (ActionKind.COLLECTION_HANDOVER, "none", EXACT, [Effect.NOTE, Effect.HANDOVER]),
         (ActionKind.BLOCK, "none", EXACT, [Effect.PACKAGE]),
         (ActionKind.WRITE_OFF, "none", EXACT, [Effect.PACKAGE]),
     ],
@@ -127,8 +127,8 @@ def test_a_crash_after_the_mail_server_accepted_the_email_never_sends_it_again(
     assert entry is not None and entry.state == ApplyOutcome.FAILED
     assert (entry.reason or "").startswith(MANUAL_CHECK)
     assert str(smtp.received[0].message_id) in (entry.reason or "")
-    # The note claims the reminder was sent: it waits until a person confirmed the e-mail.
-    assert package.notes == {}
+    # The package's record of the step was written before the e-mail left (issue 11.2).
+    assert list(package.notes) == ["r1#note"]
 
 
 def test_a_crash_between_journal_and_send_does_not_send_later_either(
@@ -158,8 +158,10 @@ def test_a_refused_email_is_not_sent_and_retried_next_run(
     entry = store.journal_entry("r1#email")
     assert entry is not None and entry.state == ApplyOutcome.FAILED
     assert "not reachable" in (entry.reason or "") and not (entry.reason or "").startswith(MANUAL_CHECK)
-    assert [(r.effect, r.outcome) for r in report.results] == [(Effect.EMAIL, ApplyOutcome.FAILED)]
-    assert package.notes == {} and package.documents == {}
+    assert [(r.effect, r.outcome) for r in report.results] == [
+        (Effect.DOCUMENT, ApplyOutcome.DONE), (Effect.NOTE, ApplyOutcome.DONE), (Effect.EMAIL, ApplyOutcome.FAILED),
+    ]  # the package's record first, then the e-mail
+    assert list(package.notes) == ["r1#note"] and list(package.documents) == ["r1#document"]
 
     with LocalSmtpServer(port) as back:
         make_dispatcher(store, package, tmp_path, back).run([message("r1")])
@@ -303,6 +305,79 @@ def test_only_an_email_waiting_for_a_check_can_be_resolved(store: Store, package
         resolve_manual_check(store, "b1", sent=True)
     with pytest.raises(ConfigError, match="no journal entry 'nope'"):
         resolve_manual_check(store, "nope", sent=False)
+
+
+def fresh_store(path: Path, like: Store) -> Store:
+    """A second, empty store for the same connection: the database was deleted or reset."""
+    other = Store(f"sqlite:///{path}")
+    other.migrate()
+    other.ensure_connection(CONNECTION, "exact", "Demo")
+    from connector.model import Debtor, Page
+
+    other.save_page(CONNECTION, "debtors", Page[Debtor](records=like.debtors(CONNECTION), bookmark="1"))
+    return other
+
+
+def test_a_step_the_package_already_records_is_not_sent_again_when_the_journal_is_gone(
+    store: Store, package: PackageDouble, smtp: LocalSmtpServer, tmp_path: Path
+) -> None:
+    """Issue 11.2: the journal is not the only guard. The package's note and document of the step carry
+    its key; a new journal that finds them there records the step and sends nothing."""
+    steps = [message("r1"), message("f1", ActionKind.FORMAL_NOTICE, debtor="d2", channel="letter")]
+    make_dispatcher(store, package, tmp_path, smtp).run(steps)
+    assert len(smtp.received) == 1
+    letters = sorted(p.name for p in (tmp_path / "outbox").rglob("*") if p.is_file())
+    records = (dict(package.notes), dict(package.documents))
+
+    with fresh_store(tmp_path / "new.db", store) as empty:
+        other_outbox = tmp_path / "elsewhere"  # the letters folder went too
+        dispatcher = make_dispatcher(empty, package, other_outbox, smtp)
+        report = dispatcher.run(steps)
+        assert report.emails_sent == 0
+        assert len(smtp.received) == 1
+        assert not (other_outbox / "outbox").exists()
+        assert (dict(package.notes), dict(package.documents)) == records
+        email = empty.journal_entry("r1#email")
+        assert email is not None and email.state == ApplyOutcome.ALREADY_TRUE
+        assert "already carried out" in (email.reason or "")
+        parent = empty.journal_entry("r1")
+        assert parent is not None and parent.state == ApplyOutcome.ALREADY_TRUE
+    assert sorted(p.name for p in (tmp_path / "outbox").rglob("*") if p.is_file()) == letters
+
+
+def test_the_package_record_is_written_before_the_email_leaves(
+    store: Store, package: PackageDouble, smtp: LocalSmtpServer, tmp_path: Path
+) -> None:
+    seen_at_send: list[list[str]] = []
+    real_send = SmtpSender.send
+
+    def spy(self: SmtpSender, message: object) -> None:
+        seen_at_send.append(sorted([*package.notes, *package.documents]))
+        real_send(self, message)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SmtpSender, "send", spy)
+        make_dispatcher(store, package, tmp_path, smtp).run([message("r1")])
+    assert seen_at_send == [["r1#document", "r1#note"]]
+
+
+def test_nothing_leaves_while_the_package_cannot_record_the_step(
+    store: Store, package: PackageDouble, smtp: LocalSmtpServer, tmp_path: Path
+) -> None:
+    real_apply = package.apply
+
+    def down(action: PlannedAction) -> ApplyResult:
+        if action.details.get("effect") == "note":
+            raise ConfigError("the package is down")  # any ArconnectError: the effect fails
+        return real_apply(action)
+
+    dispatcher = make_dispatcher(store, package, tmp_path, smtp)
+    dispatcher.adapter_apply = down
+    dispatcher.run([message("r1")])
+    assert smtp.received == []
+    assert store.journal_entry("r1#email") is None  # not even tried: the next run sends it
+    make_dispatcher(store, package, tmp_path, smtp).run([message("r1")])
+    assert len(smtp.received) == 1
 
 
 def test_apply_refuses_a_letter_with_an_unverified_rate_unless_the_rules_file_accepts_it() -> None:

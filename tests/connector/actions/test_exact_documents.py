@@ -15,6 +15,7 @@ from adapters.exact.sandbox import ExactSandbox
 from connector.errors import ApiError
 from connector.http import ApiClient, make_client
 from connector.model import ActionKind, ApplyOutcome, PlannedAction
+from connector.retry import RetryPolicy
 from connector.sandbox import transport
 from tests.connector.actions.conftest import RUN
 from tests.support.pdftext import pdf_text
@@ -98,3 +99,29 @@ def test_a_crash_between_document_and_attachment_is_repaired_without_a_second_do
 
 def test_derived_keys_with_a_common_prefix_get_different_markers() -> None:
     assert write_once_marker("a-long-planned-action-key#note") != write_once_marker("a-long-planned-action-key#task")
+
+
+@pytest.mark.parametrize("endpoint", ["documents/Documents", "documents/DocumentAttachments"])
+def test_a_post_whose_answer_was_lost_is_looked_up_before_it_is_sent_again(
+    adapter: ExactAdapter, sandbox: ExactSandbox, endpoint: str
+) -> None:
+    """Issue 11.2: the package carried out the POST but the answer never came (the process died, the
+    line dropped); the retry must find what is there instead of storing a second document."""
+    adapter.api.retry = RetryPolicy(sleep=lambda _: None)
+    account = str(sandbox.accounts(NL)[0]["ID"])
+    sandbox.faults.lose_response(endpoint=endpoint)
+    result = adapter.apply(letter_action(account))
+    assert result.outcome == ApplyOutcome.DONE
+    assert len(sandbox.documents(NL)) == 1 and len(sandbox.attachments(NL)) == 1
+    assert result.remote_reference == sandbox.documents(NL)[0]["ID"]
+
+
+def test_a_lost_answer_to_a_note_is_looked_up_before_it_is_sent_again(adapter: ExactAdapter, sandbox: ExactSandbox) -> None:
+    adapter.api.retry = RetryPolicy(sleep=lambda _: None)
+    account = str(sandbox.accounts(NL)[0]["ID"])
+    note = letter_action(account, key="reminder-1#note").model_copy(update={"details": {"effect": "note"}})
+    sandbox.faults.lose_response(endpoint="activities/CommunicationNotes")
+    result = adapter.apply(note)
+    assert result.outcome == ApplyOutcome.DONE
+    [stored] = sandbox.notes(NL)
+    assert result.remote_reference == stored["ID"]

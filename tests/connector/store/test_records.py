@@ -319,9 +319,20 @@ def test_remove_connection_deletes_every_row_of_it_and_nothing_else(store: Store
     with store.engine.connect() as conn:
         for table in t.CONNECTION_TABLES:
             by_connection: dict[str, int] = dict(conn.execute(sa.select(table.c.connection_id, sa.func.count()).group_by(table.c.connection_id)).all())
-            assert by_connection == {"c2": 1}, table.name
+            # Issue 11.2: what arconnect did (journal, its blocks, its runs) is archived, not deleted.
+            assert by_connection == ({"c1": 1, "c2": 1} if table in t.JOURNAL_TABLES else {"c2": 1}), table.name
         assert conn.execute(sa.select(t.connections.c.id)).scalars().all() == ["c2"]
+    assert store.archived_journals() == {"c1": 1}
+    assert store.journal_entry("key-c1") is not None
+
+    assert store.purge_journal("c1") == 1
+    with store.engine.connect() as conn:
+        for table in t.CONNECTION_TABLES:
+            by_connection = dict(conn.execute(sa.select(table.c.connection_id, sa.func.count()).group_by(table.c.connection_id)).all())
+            assert by_connection == {"c2": 1}, table.name
     assert store.counts("c1") == dict.fromkeys(store.counts("c1"), 0)
+    with pytest.raises(ValueError, match="still in the store"):
+        store.purge_journal("c2")
 
 
 def test_ensure_connection_creates_once_and_renames(store: Store) -> None:
