@@ -115,6 +115,11 @@ class ConnectionConfig(_Model):
     #: path, ``{administration}`` standing for the administration's id; ``off`` reads none (the
     #: plan says so). Unset: the adapter's own (assumed) path.
     open_items_endpoint: str | None = None
+    #: How debtors of unknown kind (no VAT, KvK/KBO number or legal form in the name) are treated:
+    #: ``consumer`` (the safe reading: consumer letters, only what the law lets a consumer be charged)
+    #: or ``business``. Unset: the rules file's ``debtors.unknown_as``, else consumer. A rules file can
+    #: still set the kind of one debtor (``debtors.kinds``).
+    unknown_as: Literal["consumer", "business"] | None = None
 
 
 class Config(_Model):

@@ -6,7 +6,9 @@
 * :class:`ApiClient` wraps a client for one package: it paces calls through the rate limiter
   (key and header parser declared by the adapter), maps failures onto the error tree
   (:mod:`connector.errors`: no httpx exception escapes), and retries transient failures through
-  :mod:`connector.retry`. It counts calls and 429s for the run record.
+  :mod:`connector.retry`. It counts calls and 429s for the run record. :meth:`ApiClient.stream`
+  is the same request with the body left on the wire, read chunk by chunk (big answers parsed as
+  a stream, so memory does not grow with the data).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -186,6 +189,30 @@ class ApiClient:
     def get(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", url, **kwargs)
 
+    @contextmanager
+    def stream(self, method: str, url: str, *, endpoint: str | None = None, **kwargs: Any) -> Iterator[Iterator[bytes]]:
+        """Like :meth:`request`, but the 2xx body is not read: the block gets an iterator of its bytes.
+
+        Pacing, the error mapping and retries are those of :meth:`request`: an error status is
+        read and raised before the block starts, and only that part is retried. Once the body
+        flows, a broken connection is a :class:`NetworkError` (not retried: part of it was used).
+        The response is closed when the block ends.
+        """
+        label = endpoint or url.split("?")[0]
+        response = self.retry.call(lambda: self._once(method, url, label, stream=True, **kwargs),
+                                   on_retry=self._count_retry)
+        try:
+            yield self._body(response)
+        finally:
+            response.close()
+
+    def _body(self, response: httpx.Response) -> Iterator[bytes]:
+        try:
+            yield from response.iter_bytes()
+        except httpx.TransportError as exc:
+            where = redact_url(response.request.url)
+            raise NetworkError(f"{self.package.name}: the answer from {where} broke off ({type(exc).__name__})") from None
+
     def create(
         self, method: str, url: str, *, find: Callable[[], T | None], endpoint: str | None = None, **kwargs: Any
     ) -> httpx.Response | T:
@@ -218,12 +245,16 @@ class ApiClient:
     def _count_retry(self) -> None:
         self.stats.retries += 1
 
-    def _once(self, method: str, url: str, label: str, **kwargs: Any) -> httpx.Response:
+    def _once(self, method: str, url: str, label: str, *, stream: bool = False, **kwargs: Any) -> httpx.Response:
         with self.limiter.slot(self.limiter_key):
             self.stats.calls += 1
             self.stats.by_endpoint[label] += 1
             try:
-                response = self.client.request(method, url, **kwargs)
+                if stream:
+                    auth = kwargs.pop("auth", httpx.USE_CLIENT_DEFAULT)
+                    response = self.client.send(self.client.build_request(method, url, **kwargs), auth=auth, stream=True)
+                else:
+                    response = self.client.request(method, url, **kwargs)
             except httpx.TimeoutException as exc:
                 raise NetworkError(f"{self.package.name}: no answer in time from {redact_url(exc.request.url)}") from None
             except httpx.TransportError as exc:

@@ -143,19 +143,13 @@ def _plan(snapshot: Snapshot, rules: Rules, run_date: date) -> list[PlannedActio
     dunning_on = (snapshot.reminders_sent_by or rules.reminders_sent_by) != "package"
     actions: list[PlannedAction] = []
     empty: list[SnapItem] = []
-    overrides = dict(rules.debtors.kinds)
-    unknown_as = snapshot.unknown_as or rules.debtors.unknown_as or "consumer"
-    treat: Any = "business" if unknown_as == "business" else "consumer"
+    ctx.classified = classify_debtors(snapshot, rules)
     for debtor_id in sorted(snapshot.debtors.keys() | snapshot.items_by_debtor.keys()):
         debtor = snapshot.debtors.get(debtor_id)
         items = snapshot.items_by_debtor.get(debtor_id, empty)
         if debtor is None:
             continue  # items of a debtor the store does not know (yet): nothing to address them to
-        found = classify(
-            code=debtor.code, name=debtor.name, kind=debtor.kind, vat_number=debtor.vat_number,
-            coc_number=debtor.coc_number, overrides=overrides, unknown_as=treat,
-        )
-        ctx.classified[debtor_id] = found
+        found = ctx.classified[debtor_id]
         if found.kind != debtor.kind:
             debtor = dataclasses.replace(debtor, kind=found.kind)
         open_total = sum((i.open_base for i in items), ZERO)
@@ -169,6 +163,30 @@ def _plan(snapshot: Snapshot, rules: Rules, run_date: date) -> list[PlannedActio
             _credit(ctx, debtor, items, open_total, credit, held_by_dunning, actions)
     actions.sort(key=lambda a: (a.debtor_source_id, KIND_ORDER[a.kind], a.step or "", a.idempotency_key))
     return actions
+
+
+def unknown_treatment(snapshot: Snapshot, rules: Rules) -> tuple[str, str]:
+    """(how debtors of unknown kind are treated, who says so): the connection (config.yaml
+    ``unknown_as``), else the rules file (``debtors.unknown_as``), else consumer, the safe reading."""
+    if snapshot.unknown_as in ("consumer", "business"):
+        return snapshot.unknown_as, "the connection's unknown_as in config.yaml"
+    if rules.debtors.unknown_as is not None:
+        return rules.debtors.unknown_as, "the rules file's debtors.unknown_as"
+    return "consumer", "the default"
+
+
+def classify_debtors(snapshot: Snapshot, rules: Rules) -> dict[str, Classified]:
+    """Who is a consumer, per debtor id, with the reason (:mod:`rules.classify`); ``plan`` counts the
+    unknown ones and says why."""
+    overrides = dict(rules.debtors.kinds)
+    treat: Any = unknown_treatment(snapshot, rules)[0]
+    return {
+        debtor.source_id: classify(
+            code=debtor.code, name=debtor.name, kind=debtor.kind, vat_number=debtor.vat_number,
+            coc_number=debtor.coc_number, overrides=overrides, unknown_as=treat,
+        )
+        for debtor in snapshot.debtors.values()
+    }
 
 
 def _source_reminders(
@@ -512,9 +530,10 @@ def _items_json(items: list[SnapItem], run_date: date, dates: dict[date, tuple[s
         due = dates.get(i.due_date)
         if due is None:
             due = dates[i.due_date] = (i.due_date.isoformat(), (run_date - i.due_date).days)
+        described = "" if not i.description else f', "description": {_js(i.description)}'
         parts.append(
             f'{{"source_id": {_js(i.source_id)}, "document_number": {number}, "invoice_date": "{invoiced[0]}", '
-            f'"due_date": "{due[0]}", "open": "{i.open}", "currency": {_js(i.currency)}, "days_overdue": {due[1]}}}'
+            f'"due_date": "{due[0]}", "open": "{i.open}", "currency": {_js(i.currency)}, "days_overdue": {due[1]}{described}}}'
         )
     return "[" + ", ".join(parts) + "]"
 
@@ -854,4 +873,4 @@ def _credit(
         )
 
 
-__all__ = ["StepAction", "idempotency_key", "plan"]
+__all__ = ["StepAction", "classify_debtors", "idempotency_key", "plan", "unknown_treatment"]

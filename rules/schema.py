@@ -218,7 +218,8 @@ class DebtorSettings(_Model):
     """How debtors are classified when the package does not say (see :mod:`rules.classify`)."""
 
     unknown_as: Literal["consumer", "business"] | None = Field(
-        default=None, description="treat debtors of unknown kind as this (default: the connection's setting, else consumer)"
+        default=None, description="treat debtors of unknown kind as this unless the connection says (config.yaml unknown_as); "
+        "default consumer"
     )
     kinds: dict[str, Literal["consumer", "business"]] = Field(
         default_factory=dict, description="debtor code -> kind, overriding every other signal"
@@ -471,6 +472,72 @@ def cross_problems(raw: Any) -> list[tuple[tuple[str | int, ...], str]]:
                     seen_steps.add(step_name)
                 if i == 0 and step.get("from") == "previous_step":
                     problems.append((("profiles", name, "steps", 0, "from"), "the first step cannot count from previous_step"))
+    problems.extend(_be_consumer_problems(raw, profiles))
+    return problems
+
+
+#: The template of the Belgian free first reminder (Book XIX WER, docs/reference/legal-and-kpi.md §3.2).
+FIRST_REMINDER = "first_reminder"
+_MESSAGE_ACTION_NAMES = ("reminder", "formal_notice", "notice_of_default", "collection_handover")
+
+
+def _names_consumers(condition: Any) -> bool:
+    """True when a segment condition selects consumers (or debtors of unknown kind, treated as
+    consumers by default) by ``kind``, at its top level or in an ``all``."""
+    if not isinstance(condition, dict):
+        return False
+    kinds = condition.get("kind")
+    kinds = [kinds] if isinstance(kinds, str) else kinds
+    if isinstance(kinds, list) and any(k in ("consumer", "unknown") for k in kinds):
+        return True
+    parts = condition.get("all")
+    return isinstance(parts, list) and any(_names_consumers(part) for part in parts)
+
+
+def _be_consumer_problems(raw: dict[str, Any], profiles: Any) -> list[tuple[tuple[str | int, ...], str]]:
+    """Book XIX WER: a Belgian creditor's first message to a consumer is the free first reminder
+    with the content the law lists, so a consumer profile (one a segment selects consumers for, or
+    one with a ``consumer_letter`` step) must start with it."""
+    creditor = raw.get("creditor")
+    days = raw.get("business_days")
+    belgian = (isinstance(creditor, dict) and creditor.get("country") == "BE") or (
+        isinstance(days, dict) and days.get("country") == "BE"
+    )
+    if not belgian or not isinstance(profiles, dict):
+        return []
+    consumer_profiles: set[str] = set()
+    segments = raw.get("segments")
+    for segment in segments if isinstance(segments, list) else []:
+        if isinstance(segment, dict) and isinstance(segment.get("profile"), str) and _names_consumers(segment.get("when")):
+            consumer_profiles.add(segment["profile"])
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for name, profile in profiles.items():
+        steps = profile.get("steps") if isinstance(profile, dict) else None
+        if not isinstance(steps, list):
+            continue
+        if name not in consumer_profiles and not any(isinstance(s, dict) and s.get("consumer_letter") is True for s in steps):
+            continue
+        first = next(
+            (i for i, s in enumerate(steps) if isinstance(s, dict) and s.get("action") in _MESSAGE_ACTION_NAMES), None
+        )
+        if first is None:
+            continue
+        step = steps[first]
+        wrong = [
+            field
+            for field, ok in (
+                ("template", step.get("template") == FIRST_REMINDER),
+                ("consumer_letter", step.get("consumer_letter") is True),
+                ("channel", step.get("channel", "email") in ("email", "letter", "registered_letter")),
+            )
+            if not ok
+        ]
+        if wrong:
+            problems.append((
+                ("profiles", name, "steps", first, wrong[0]),
+                "a Belgian consumer profile must start with the free first reminder (Book XIX WER): its first "
+                f"message step needs template: {FIRST_REMINDER}, consumer_letter: true and channel email or letter",
+            ))
     return problems
 
 

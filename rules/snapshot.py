@@ -64,6 +64,8 @@ class SnapItem:
     disputed: bool  # status disputed in the package
     in_direct_debit: bool
     payment_reference: str | None
+    #: what the invoice is for, as the package describes it (Book XIX: the first reminder names it)
+    description: str | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -226,6 +228,7 @@ def snap_item(item: OpenItem) -> SnapItem:
         disputed=item.status.value == "disputed",
         in_direct_debit=item.in_direct_debit,
         payment_reference=item.payment_reference,
+        description=item.description,
     )
 
 

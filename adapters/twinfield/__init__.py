@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from adapters.twinfield.adapter import DEFAULT_BLOCK_FIELD, TwinfieldAdapter
+from adapters.twinfield.adapter import TwinfieldAdapter
 from adapters.twinfield.client import HOSTS, OAUTH, SCOPES, TWINFIELD_HTTP
+from adapters.twinfield.mapping import DEFAULT_BLOCK_FIELD
 from connector.config import ConnectionConfig, CredentialConfig
 from connector.http import ApiClient
 from connector.model import Administration

@@ -3,9 +3,9 @@
 Read path:
 
 * **Debtors**: one ``<read>`` of all DEB dimensions of the office (a 1-credit query, streamed and
-  parsed per ``<dimension>``); only dimensions whose ``modified`` differs from the stored one are
-  stored; codes that left the list were deleted. (Finder ``DIM`` with ``modifiedsince`` would
-  read fewer bytes but costs a call per 25 codes plus one read each, §5.1.)
+  parsed per ``<dimension>``); only dimensions that differ from the last read (a digest of each,
+  :func:`_version`) are stored; codes that left the list were deleted. (Finder ``DIM`` with
+  ``modifiedsince`` would read fewer bytes but costs a call per 25 codes plus one read each, §5.1.)
 * **Open items** through browse 100 (§3.6), one book year per query (WK advice, §3.2):
   - a full read asks ``matchstatus = available`` then ``proposed`` (provisional and final only,
     the definition's default status filter); what a full read no longer returns is settled (§3.5);
@@ -17,20 +17,25 @@ Read path:
 * **Payments** are the receipt lines that got matched, from the same browse (``Page.payments``).
 
 State (``Page.state``): ``open`` — the ids of the items stored as open after the last page, so a
-deleted transaction or a full reconcile knows which of them went away; ``deb`` — code → modified.
+deleted transaction or a full reconcile knows which of them went away; ``deb`` — code → version.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from xml.sax.saxutils import escape
 
-from adapters.twinfield.client import TwinfieldClient, iter_elements
+from adapters.twinfield.client import TwinfieldClient, iter_elements, iter_xml
 from adapters.twinfield.mapping import (
+    BLOCK_FIELDS,
+    BLOCK_TEXT,
+    DEFAULT_BLOCK_FIELD,
     ITEM_FIELDS,
     OPEN_STATUSES,
     BrowseRow,
@@ -59,14 +64,14 @@ from connector.model import (
 )
 from connector.ports import Capability, NoState, StateReader
 
+log = logging.getLogger("arconnect.twinfield")
+
 PAGE_SIZE = 500
+#: §5.1: finder pages (php-twinfield's default maxRows).
+FINDER_PAGE = 100
 #: Re-read after this overlap: Twinfield's ``modified`` zone is not documented (UNVERIFIED); a
 #: bound in UTC minus an overlap can only re-read lines, never miss one.
 OVERLAP = timedelta(minutes=10)
-#: §5.2: the free-text fields a block can be recorded in (``blocked`` is a T&E project flag).
-BLOCK_FIELDS = ("freetext2", "freetext3", "comment")
-DEFAULT_BLOCK_FIELD = "freetext3"
-BLOCK_TEXT = "arconnect: kredietblokkade"
 #: §5.2 lengths (freetext2 string(40); freetext3 and comment: none documented, taken as 40 and 500: UNVERIFIED).
 COMMENT_LIMIT = 500
 STEP_PREFIX = "[arconnect stap]"
@@ -75,6 +80,16 @@ CALL_PREFIX = "[arconnect bellen]"
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _version(dim: ET.Element) -> str:
+    """What tells a changed customer from an unchanged one: a digest of the whole dimension as read.
+
+    ``modified`` has whole seconds, so a change in the second of the last read would go unseen;
+    every dimension is read in full anyway, so its content itself is the surest version.
+    """
+    dim.tail = None  # the text after it depends on where the stream's chunks end; it is no part of it
+    return hashlib.sha256(ET.tostring(dim)).hexdigest()[:20]
 
 
 def _quarantine(stream: str, source_id: str | None, raw: dict[str, Any], exc: Exception) -> Quarantined:
@@ -123,12 +138,38 @@ class TwinfieldAdapter:
 
     # ------------------------------------------------------------------ linking
     def administrations(self) -> list[Administration]:
-        """§5.4: ``<list><type>offices</type></list>`` needs no CompanyCode."""
+        """§5.4: ``<list><type>offices</type></list>`` (no CompanyCode needed) gives code and name;
+        the office's country comes from finder ``OFF`` (code, name, country code, …), so a Belgian
+        office links as BE. The list has no country, and no office read sample shows one."""
         root = self.client.checked("<list><type>offices</type></list>", None)
-        return [
-            Administration(source_id=clean(o.text), name=clean(o.get("name")) or clean(o.text))
-            for o in root.iter("office") if clean(o.text)
-        ]
+        offices = [(clean(o.text), clean(o.get("name")) or clean(o.text)) for o in root.iter("office") if clean(o.text)]
+        countries = self._office_countries(offices[0][0]) if offices else {}
+        return [Administration(source_id=code, name=name, country=countries.get(code)) for code, name in offices]
+
+    def _office_countries(self, company: str) -> dict[str, str]:
+        """Office code → ISO country from finder ``OFF``, 100 a page (1 credit each, §6.1).
+
+        Items are read by position as php-twinfield does (0 code, 2 country code); the column
+        headings are not documented. Whether the finder wants a CompanyCode is UNVERIFIED: the
+        first listed office goes along, which is harmless when it is not needed. A refused finder
+        costs only the country (the link then takes NL, the default), never the link.
+        """
+        countries: dict[str, str] = {}
+        first = 1
+        while True:
+            try:
+                total, rows = self.client.finder("OFF", company=company, first_row=first, max_rows=FINDER_PAGE)
+            except ApiError as exc:
+                log.warning("Twinfield: office countries not available (%s); offices link as NL", exc)
+                return countries
+            for row in rows:
+                code = row[0].strip() if row else ""
+                country = row[2].strip().upper() if len(row) > 2 else ""
+                if code and len(country) == 2 and country.isalpha():
+                    countries[code] = country
+            first += len(rows)
+            if not rows or first > total:
+                return countries
 
     def on_remove(self) -> None:
         """Nothing to undo in Twinfield."""
@@ -143,25 +184,26 @@ class TwinfieldAdapter:
     def debtors(self, since: str | None) -> Iterator[Page[Debtor]]:
         known: dict[str, str] = {} if since is None else dict(self.state.get_state(["deb"]).get("deb") or {})
         command = f"<read><type>dimensions</type><office>{escape(self.office)}</office><dimtype>DEB</dimtype></read>"
-        source = self.client.process_document(command, self.office)
         seen: dict[str, str] = {}
         records: list[Debtor] = []
         quarantined: list[Quarantined] = []
-        for dim in iter_elements(source, "dimension"):
-            if dim.get("result") == "0":
-                raise ApiError(f"Twinfield: reading customers of {self.office} was refused: {dim.get('msg') or ''}")
-            code = clean(dim.findtext("code"))
-            modified = clean(dim.findtext("modified"))
-            seen[code] = modified
-            if known.get(code) == modified and modified:
-                continue
-            try:
-                records.append(debtor_from_dimension(dim, self.connection_id, self.base_currency))
-            except (MappingError, ValueError) as exc:
-                quarantined.append(_quarantine("debtors", code or None, {"xml": ET.tostring(dim, encoding="unicode")[:2000]}, exc))
-            if len(records) >= PAGE_SIZE:
-                yield Page(records=records, quarantined=quarantined, state={"deb": {**known, **seen}})
-                records, quarantined = [], []
+        with self.client.document(command, self.office) as chunks:
+            for dim in iter_elements(chunks, "dimension"):
+                if dim.get("result") == "0":
+                    raise ApiError(f"Twinfield: reading customers of {self.office} was refused: {dim.get('msg') or ''}")
+                code = clean(dim.findtext("code"))
+                version = _version(dim)
+                seen[code] = version
+                if known.get(code) == version:
+                    continue
+                try:
+                    records.append(debtor_from_dimension(dim, self.connection_id, self.base_currency, self.block_field))
+                except (MappingError, ValueError) as exc:
+                    raw = {"xml": ET.tostring(dim, encoding="unicode")[:2000]}
+                    quarantined.append(_quarantine("debtors", code or None, raw, exc))
+                if len(records) >= PAGE_SIZE:
+                    yield Page(records=records, quarantined=quarantined, state={"deb": {**known, **seen}})
+                    records, quarantined = [], []
         gone = sorted(set(known) - set(seen))
         yield Page(records=records, quarantined=quarantined, deleted=gone, state={"deb": seen},
                    bookmark=self.clock().isoformat(timespec="seconds"))
@@ -171,30 +213,39 @@ class TwinfieldAdapter:
         this = self.clock().year
         return list(range(this - self.book_years + 1, this + 1))
 
-    def _browse(self, *filters: tuple[str, str, str, str]) -> list[BrowseRow]:
-        """One browse-100 query; every column visible (§3.1), filters only on ask columns (§3.4)."""
+    def _browse(self, *filters: tuple[str, str, str, str]) -> Iterator[list[BrowseRow]]:
+        """One browse-100 query, in lists of at most :data:`PAGE_SIZE` rows parsed as the answer
+        arrives (the answer is never held whole); every column visible (§3.1), filters only on ask
+        columns (§3.4). A refusal (``result="0"``, a column with ``msgtype="error"``) comes before
+        any row and is raised before any is given."""
         wanted = {f[0] for f in filters}
         columns = [
             f"<column><field>{field}</field><visible>true</visible><ask>true</ask><operator>{op}</operator>"
             f"<from>{escape(lo)}</from><to>{escape(hi)}</to></column>" for field, op, lo, hi in filters
         ] + [f"<column><field>{f}</field><visible>true</visible></column>" for f in ITEM_FIELDS if f not in wanted]
         command = f'<columns code="100">{"".join(columns)}</columns>'
-        source = self.client.process_document(command, self.office)
         rows: list[BrowseRow] = []
         refused: list[str] = []
-        try:
-            for event, element in ET.iterparse(source, events=("start", "end")):
+
+        def check() -> None:
+            if refused:
+                raise ApiError(f"Twinfield: browse 100 refused in office {self.office}: " + " // ".join(m for m in refused if m))
+
+        with self.client.document(command, self.office) as chunks:
+            for event, element in iter_xml(chunks, release=("tr",)):
                 name = element.tag.rsplit("}", 1)[-1]
-                if (event == "start" and name in ("browse", "columns") and element.get("result") == "0") or (event == "end" and name == "column" and element.get("msgtype") == "error"):
+                if (event == "start" and name in ("browse", "columns") and element.get("result") == "0") or (
+                        event == "end" and name == "column" and element.get("msgtype") == "error"):
                     refused.append(element.get("msg") or "")
                 elif event == "end" and name == "tr":
+                    check()
                     rows.append(row_from_tr(element))
-                    element.clear()
-        except ET.ParseError as exc:
-            raise MappingError(f"Twinfield: unreadable browse answer ({exc})") from None
-        if refused:
-            raise ApiError(f"Twinfield: browse 100 refused in office {self.office}: " + " // ".join(m for m in refused if m))
-        return rows
+                    if len(rows) >= PAGE_SIZE:
+                        yield rows
+                        rows = []
+        check()
+        if rows:
+            yield rows
 
     def _year(self, year: int) -> tuple[str, str, str, str]:
         return ("fin.trs.head.yearperiod", "between", f"{year}/00", f"{year}/99")
@@ -237,7 +288,8 @@ class TwinfieldAdapter:
             low = (read_at - OVERLAP).strftime("%Y%m%d%H%M%S")
             high = (now + OVERLAP).strftime("%Y%m%d%H%M%S")
             for year in self._years():
-                yield page(self._browse(self._year(year), ("fin.trs.line.modified", "between", low, high)), keep=True)
+                for rows in self._browse(self._year(year), ("fin.trs.line.modified", "between", low, high)):
+                    yield page(rows, keep=True)
             deleted = self.client.deleted_transactions(self.office, read_at - OVERLAP, now + OVERLAP)
             prefixes = tuple(f"{code}/{number}/" for code, number in deleted)
             gone = sorted(i for i in open_now if prefixes and i.startswith(prefixes))
@@ -249,9 +301,9 @@ class TwinfieldAdapter:
             listed: set[str] = set()
             for year in self._years():
                 for status in OPEN_STATUSES:
-                    rows = self._browse(self._year(year), ("fin.trs.line.matchstatus", "equal", status, ""))
-                    listed.update(r.source_id for r in rows)
-                    yield page(rows)
+                    for rows in self._browse(self._year(year), ("fin.trs.line.matchstatus", "equal", status, "")):
+                        listed.update(r.source_id for r in rows)
+                        yield page(rows)
             # §3.5: what the open lists no longer return is settled. The changes read above carried
             # the matched ones as paid; what is left went away without trace: deleted.
             vanished = sorted(i for i in open_now if i not in listed)

@@ -7,12 +7,13 @@ nothing here imports zeep or requests.
 
 from __future__ import annotations
 
-import io
+import hashlib
 import math
+import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta
-from typing import IO
 from xml.sax.saxutils import escape
 
 import httpx
@@ -47,12 +48,20 @@ TWF = "http://www.twinfield.com/"
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 PROCESSXML = "/webservices/processxml.asmx"
 DELETED = "/webservices/DeletedTransactionsService.svc"
+FINDER = "/webservices/finder.asmx"
 DELETED_SHARED_NS = "http://schemas.datacontract.org/2004/07/Twinfield.WebServices.Shared"
 DELETED_NS = "http://schemas.datacontract.org/2004/07/Twinfield.WebServices.DeletedTransactionsService"
 #: §6.3: the fault that means "refresh the token" (zypp refreshes on this text).
 TOKEN_INVALID_CODE = "354"
 #: §6.1: the most a single request costs; pacing keeps this many credits in hand.
 MAX_CREDITS = 3
+
+
+#: Clusters known per (login host, SHA-256 of the access token): a process syncing many offices of
+#: one grant validates its token once (§1.4), not once per office. Tokens themselves are not kept.
+_CLUSTERS: dict[str, str] = {}
+_CLUSTERS_LOCK = threading.Lock()
+CLUSTER_CACHE_SIZE = 256
 
 
 def parse_rate_headers(headers: httpx.Headers, now: datetime) -> list[Window]:
@@ -147,9 +156,16 @@ class TwinfieldClient:
         return self._auth().current_token()
 
     def cluster(self, token: str) -> str:
-        """``twf.clusterUrl`` from access-token validation, asked once per access token."""
+        """``twf.clusterUrl`` from access-token validation, asked once per access token: every
+        office synced with the same token (one grant, one organisation) shares the answer."""
         if self._cluster is not None and self._cluster[0] == token:
             return self._cluster[1]
+        key = f"{self.login_host} {hashlib.sha256(token.encode()).hexdigest()}"
+        with _CLUSTERS_LOCK:
+            known = _CLUSTERS.get(key)
+        if known is not None:
+            self._cluster = (token, known)
+            return known
         response = self.api.get(f"{self.login_host}{AUTH_PATH}/accesstokenvalidation", params={"token": token},
                                 auth=None, endpoint="accesstokenvalidation")
         try:
@@ -161,10 +177,14 @@ class TwinfieldClient:
             raise ReauthRequired("Twinfield: the grant has no twf.organisation scope (no cluster URL); re-link")
         check_transport(url)  # the token goes there: https only (loopback and .test sandboxes excepted)
         self._cluster = (token, url.rstrip("/"))
+        with _CLUSTERS_LOCK:
+            _CLUSTERS[key] = self._cluster[1]
+            while len(_CLUSTERS) > CLUSTER_CACHE_SIZE:
+                _CLUSTERS.pop(next(iter(_CLUSTERS)))
         return self._cluster[1]
 
     # ---- calls
-    def _post(self, path: str, operation: str, build: Callable[[str], bytes], *, action: str, stream: bool = False) -> httpx.Response:
+    def _post(self, path: str, operation: str, build: Callable[[str], bytes], *, action: str) -> httpx.Response:
         """Post with the current token; a refused token (401, fault 354) is refreshed once."""
         token = self.token()
         for attempt in (1, 2):
@@ -206,16 +226,59 @@ class TwinfieldClient:
             raise ApiError("Twinfield: " + " // ".join(problems))
         return root
 
-    def process_document(self, command: str, office: str | None) -> IO[bytes]:
-        """``ProcessXmlDocument``: the answer is literal XML in the SOAP body, so it can be
-        parsed as a stream (iterparse) without a second parse of one huge string (§2)."""
-        response = self._post(
-            PROCESSXML, "ProcessXmlDocument",
-            lambda token: _envelope("ProcessXmlDocument", command, token, office),
-            action=f"{TWF}ProcessXmlDocument",
-        )
+    @contextmanager
+    def document(self, command: str, office: str | None) -> Iterator[Iterator[bytes]]:
+        """``ProcessXmlDocument``: the answer is literal XML in the SOAP body, so it is parsed as it
+        arrives (:func:`iter_xml`), never held whole and never parsed twice (§2). The block gets
+        the body's bytes; a refused token (401, fault 354) is refreshed once before it starts."""
+        with ExitStack() as stack:
+            token = self.token()
+            for attempt in (1, 2):
+                try:
+                    chunks = stack.enter_context(self.api.stream(
+                        "POST", self.cluster(token) + PROCESSXML, content=_envelope("ProcessXmlDocument", command, token, office),
+                        auth=None, endpoint="ProcessXmlDocument",
+                        headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{TWF}ProcessXmlDocument"'},
+                    ))
+                    break
+                except ReauthRequired:
+                    if attempt == 2:
+                        raise
+                    token = self._auth().token_rejected(token)
+            yield chunks
+
+    def finder(self, kind: str, *, company: str | None, pattern: str = "*", first_row: int = 1,
+               max_rows: int = 100) -> tuple[int, list[list[str]]]:
+        """§5.5 finder ``Search``: (TotalRows, the items as lists of strings in column order).
+
+        Errors come as messages in ``SearchResult`` (``Type``/``Text``/``Code``, §5.5).
+        """
+        body = (f'<Search xmlns="{TWF}"><type>{escape(kind)}</type><pattern>{escape(pattern)}</pattern><field>0</field>'
+                f"<firstRow>{first_row}</firstRow><maxRows>{max_rows}</maxRows><options/></Search>")
+
+        def build(token: str) -> bytes:
+            company_xml = f"<CompanyCode>{escape(company)}</CompanyCode>" if company else ""
+            return (
+                f'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="{SOAP11}"><soap:Header>'
+                f'<Header xmlns="{TWF}"><AccessToken>{escape(token)}</AccessToken>{company_xml}</Header></soap:Header>'
+                f"<soap:Body>{body}</soap:Body></soap:Envelope>"
+            ).encode()
+
+        response = self._post(FINDER, "Search", build, action=f"{TWF}Search")
         _check_no_dtd(response.content)
-        return io.BytesIO(response.content)
+        try:
+            root = ET.fromstring(response.content)
+        except ET.ParseError as exc:
+            raise MappingError(f"Twinfield: unreadable finder answer ({exc})") from None
+        errors = [(el.findtext(f"{{{TWF}}}Text") or el.findtext(f"{{{TWF}}}Code") or "").strip()
+                  for el in root.iter(f"{{{TWF}}}MessageOfErrorCodes")
+                  if (el.findtext(f"{{{TWF}}}Type") or "").strip().lower() == "error"]
+        if errors:
+            raise ApiError(f"Twinfield: finder {kind} refused: " + " // ".join(e for e in errors if e))
+        total_text = (root.findtext(f".//{{{TWF}}}TotalRows") or "0").strip()
+        rows = [[(s.text or "").strip() for s in item.iter(f"{{{TWF}}}string")]
+                for item in root.iterfind(f".//{{{TWF}}}Items/{{{TWF}}}ArrayOfString")]
+        return (int(total_text) if total_text.isdigit() else len(rows)), rows
 
     def deleted_transactions(self, office: str, since: datetime, until: datetime) -> list[tuple[str, str]]:
         """§4.5: (daybook, transaction number) of transactions deleted in [since, until]."""
@@ -248,12 +311,48 @@ class TwinfieldClient:
         return out
 
 
-def iter_elements(source: IO[bytes], tag: str) -> Iterator[ET.Element]:
-    """Each complete ``tag`` element of a streamed answer (any namespace), freed after use."""
-    try:
-        for _event, element in ET.iterparse(source, events=("end",)):
-            if local(element.tag) == tag:
-                yield element
+def iter_xml(chunks: Iterable[bytes], *, release: Collection[str]) -> Iterator[tuple[str, ET.Element]]:
+    """``(event, element)`` for every start and end of a streamed answer, parsed as the bytes arrive.
+
+    An element whose local name is in ``release`` is emptied and taken from its parent once its
+    end event has been handled, so memory stays flat however many rows the answer has. A start
+    event's element has its attributes but no children yet.
+    """
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
+    stack: list[ET.Element] = []
+    head = b""
+
+    def events() -> Iterator[tuple[str, ET.Element]]:
+        for item in parser.read_events():
+            if len(item) != 2 or not isinstance(item[1], ET.Element):
+                continue
+            event, element = item[0], item[1]
+            if event == "start":
+                stack.append(element)
+                yield event, element
+                continue
+            stack.pop()
+            yield event, element
+            if local(element.tag) in release:
                 element.clear()
+                if stack:
+                    stack[-1].remove(element)
+
+    try:
+        for chunk in chunks:
+            if len(head) < 4096:
+                head += chunk[:4096]
+                _check_no_dtd(head)
+            parser.feed(chunk)
+            yield from events()
+        parser.close()
+        yield from events()
     except ET.ParseError as exc:
         raise MappingError(f"Twinfield: unreadable answer ({exc})") from None
+
+
+def iter_elements(chunks: Iterable[bytes], tag: str) -> Iterator[ET.Element]:
+    """Each complete ``tag`` element of a streamed answer (any namespace), released after use."""
+    for event, element in iter_xml(chunks, release=(tag,)):
+        if event == "end" and local(element.tag) == tag:
+            yield element

@@ -46,6 +46,12 @@ class BrowseRow:
         return {"key": [self.office, self.code, self.number, self.line], **self.fields}
 
 
+#: §5.2: the free-text fields a block can be recorded in (``blocked`` is a T&E project flag).
+BLOCK_FIELDS = ("freetext2", "freetext3", "comment")
+DEFAULT_BLOCK_FIELD = "freetext3"
+#: What arconnect writes into the block field to record its credit block.
+BLOCK_TEXT = "arconnect: kredietblokkade"
+
 def item_id(code: str, number: str, line: str) -> str:
     """An open item's source id within its office (§3.2: the key identifies the transaction line)."""
     return f"{code}/{number}/{line}"
@@ -184,7 +190,11 @@ def payments_from_rows(rows: list[BrowseRow], connection_id: str, base_currency:
 # ---------------------------------------------------------------- dimensions (§5)
 
 
-def debtor_from_dimension(dim: ET.Element, connection_id: str, base_currency: str) -> Debtor:
+def debtor_from_dimension(dim: ET.Element, connection_id: str, base_currency: str,
+                          block_field: str = DEFAULT_BLOCK_FIELD) -> Debtor:
+    """A DEB dimension as a debtor. It is ``blocked`` when arconnect's block text stands in the
+    connection's block field: a block arconnect wrote reads back as one, and a person who deletes
+    the text lifts it (the next sync sees that)."""
     code = clean(dim.findtext("code"))
     if not code:
         raise MappingError("dimension without code")
@@ -217,7 +227,7 @@ def debtor_from_dimension(dim: ET.Element, connection_id: str, base_currency: st
         # §5.2: 0.00 is Twinfield's "no limit set".
         credit_limit=Money.of(limit, base_currency) if limit else None,
         # §5.2: ``blocked`` blocks projects in time & expenses, not sales: it is not a credit block.
-        blocked=False,
+        blocked=cm is not None and BLOCK_TEXT in (cm.findtext(block_field) or ""),
         reminders_enabled_in_source=send in ("true", "email") if send else None,
         source_modified=_timestamp(clean(dim.findtext("modified"))),
     )

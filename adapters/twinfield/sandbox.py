@@ -12,7 +12,8 @@ Faithful to docs/reference/twinfield.md (section numbers in comments):
   (§1.4): on 127.0.0.1 the cluster is ``localhost`` on the same port, on ``*.test`` hosts
   ``cluster.<host>``. ``/webservices/processxml.asmx`` answers ``ProcessXmlString`` and
   ``ProcessXmlDocument`` in SOAP 1.1 and 1.2 (§2); ``/webservices/DeletedTransactionsService.svc``
-  answers ``Query`` (§4.5).
+  answers ``Query`` (§4.5); ``/webservices/finder.asmx`` answers ``Search`` for offices (``OFF``,
+  :mod:`adapters.twinfield.sandbox_finder`, §5.4).
 * SOAP faults (§6.3): 354 "Access denied. Token invalid." (401), 101 company missing, 108 wrong
   cluster, 102 no access to the office; HTML or empty bodies on an injected 500.
 * Fair Use Policy (§6.1): see :mod:`adapters.twinfield.sandbox_limits`.
@@ -38,6 +39,7 @@ from xml.sax.saxutils import escape
 
 from adapters.twinfield.sandbox_commands import Commands
 from adapters.twinfield.sandbox_data import Line, OfficeBook, OfficeSpec, generate_office
+from adapters.twinfield.sandbox_finder import search
 from adapters.twinfield.sandbox_limits import FairUse, FairUseLimits, credits_for_action, credits_for_processxml
 from adapters.twinfield.sandbox_soap import TWF, SoapCall, SoapRequestError, content_type, envelope, fault, parse_call
 from connector.sandbox import (
@@ -61,6 +63,7 @@ from connector.sandbox import (
 AUTH = "/auth/authentication/connect"
 PROCESSXML = "/webservices/processxml.asmx"
 DELETED = "/webservices/DeletedTransactionsService.svc"
+FINDER = "/webservices/finder.asmx"
 #: §1.2: twf.organisationUser is mandatory to log in; offline_access gives a refresh token.
 REQUIRED_SCOPE = "twf.organisationUser"
 #: §1.3: 1-hour access tokens; refresh tokens valid 25 years, rotation UNVERIFIED (not rotated here).
@@ -143,6 +146,8 @@ class TwinfieldSandbox(SandboxApp):
                                  guid=lambda office, code: self.gen.guid("twf", office, code))
         self.credits: Counter[tuple[str, str]] = Counter()
         self.office_calls: Counter[tuple[str, str]] = Counter()
+        #: browse rows (``<tr>``) served per office
+        self.rows_served: Counter[str] = Counter()
         self.rejections: Counter[str] = Counter()
         self._sessions: dict[str, _Session] = {}
         self._pending: dict[str, dict[str, str]] = {}
@@ -154,6 +159,7 @@ class TwinfieldSandbox(SandboxApp):
         self.route("GET", f"{AUTH}/userinfo", "userinfo")(self._userinfo)
         self.route("POST", PROCESSXML, "processxml")(self._processxml)
         self.route("POST", DELETED, "deletedtransactions")(self._deleted)
+        self.route("POST", FINDER, "finder")(self._finder)
 
     # ------------------------------------------------------------------ test and demo helpers
     def register_client(self, client_id: str, secret: str, redirect_uri: str) -> None:
@@ -342,7 +348,7 @@ class TwinfieldSandbox(SandboxApp):
     def dispatch(self, request: Request) -> Response:
         # Concurrency (§6.1) is counted before the state lock, where requests really wait.
         session = None
-        if request.path in (PROCESSXML, DELETED):
+        if request.path in (PROCESSXML, DELETED, FINDER):
             match = re.search(rb"AccessToken>([^<]+)<", request.body)
             session = self._sessions.get(match.group(1).decode()) if match else None
         if session is None:
@@ -420,6 +426,8 @@ class TwinfieldSandbox(SandboxApp):
         if refused is not None:
             return refused
         chunks = list(self.commands.run(document, company or None))
+        if root == "columns":
+            self.rows_served[company] += sum(1 for chunk in chunks if chunk.startswith("<tr>"))
         first_row = next((i for i, chunk in enumerate(chunks) if chunk.startswith("<tr>")), None)
         if root == "columns" and first_row is not None and self.faults.take("processxml", ("malformed",)) is not None:
             chunks[first_row] = _break_row(chunks[first_row])
@@ -474,17 +482,42 @@ class TwinfieldSandbox(SandboxApp):
         return Response(status=200, body=envelope(call.version, body), headers={"Content-Type": content_type(call.version), **headers})
 
 
+    def _finder(self, request: Request) -> Response:
+        """§5.4: finder ``Search``, a 1-credit query (its SOAP action starts with ``Search``, §6.1)."""
+        if not self._is_cluster(request):
+            return self.not_found(request)
+        try:
+            call = parse_call(request.body, request.header("content-type") or "")
+            if call.operation != "Search":
+                raise SoapRequestError(f"Unknown operation {call.operation}")
+        except SoapRequestError as exc:
+            return self._fault(None, request, 500, str(exc), 187)
+        # Whether the finder needs a CompanyCode for type OFF is UNVERIFIED: the sandbox does not.
+        checked = self._authorised(request, call, needs_company=False)
+        if isinstance(checked, Response):
+            return checked
+        company = call.header.get("CompanyCode") or "-"
+        refused, headers = self._charge(request, checked, "finder", company,
+                                        credits_for_action(request.header("soapaction") or "Search"))
+        if refused is not None:
+            return refused
+        answer = search(self.books, call.body)
+        return Response(status=200, body=envelope(call.version, answer), headers={"Content-Type": content_type(call.version), **headers})
+
+
 def _break_row(row: str) -> str:
     """A malformed record: the first row's booking date is not a date."""
     return re.sub(r'(field="fin\.trs\.head\.date"[^>]*>)[^<]*', r"\g<1>2026-13-45", row, count=1)
 
 
-def build_twinfield(seed: int = 42, size: str = "small", *, limits: FairUseLimits | None = None) -> TwinfieldSandbox:
+def build_twinfield(seed: int = 42, size: str = "small", *, limits: FairUseLimits | None = None,
+                    offices: int | None = None, years: tuple[int, ...] = (2025, 2026)) -> TwinfieldSandbox:
+    """``size``: small, medium, large, or a number of sales invoices per office (customers a tenth of it)."""
     if size.isdigit():
         count, customers, invoices = 2, max(10, int(size) // 10), int(size)
     else:
         count, customers, invoices = SIZES.get(size, SIZES["small"])
-    return TwinfieldSandbox(seed, default_offices(count, customers, invoices), limits=limits)
+    return TwinfieldSandbox(seed, default_offices(offices or count, customers, invoices, years), limits=limits)
 
 
 def serve_twinfield(
@@ -504,9 +537,20 @@ def serve_twinfield(
 def main(argv: list[str] | None = None) -> None:
     parser = sandbox_parser("twinfield-sandbox", "Twinfield", port=8768,
                             size_help="small, medium, large or a number of invoices per office")
+    parser.add_argument("--offices", type=int, default=None, help="number of offices (default: by size)")
+    parser.add_argument("--years", default="2025,2026", help="book years with data, oldest first")
+    parser.add_argument("--uncertified", action="store_true", help="the Fair Use limits of an uncertified client")
+    parser.add_argument("--admin", action="store_true", help="serve /_sandbox/stats and /_sandbox/change (benchmarks)")
     args = parser.parse_args(argv)
-    server = serve_twinfield(args.port, args.seed, args.size, args.client_id, args.client_secret, args.redirect_uri)
-    serve_until_interrupted(server, "Twinfield", args.client_id)
+    years = tuple(int(y) for y in args.years.split(","))
+    app = build_twinfield(args.seed, args.size, offices=args.offices, years=years,
+                          limits=FairUseLimits.uncertified() if args.uncertified else FairUseLimits.certified())
+    app.register_client(args.client_id, args.client_secret, args.redirect_uri)
+    if args.admin:
+        from adapters.twinfield.sandbox_admin import install
+
+        install(app)
+    serve_until_interrupted(serve(app, port=args.port), "Twinfield", args.client_id)
 
 
 if __name__ == "__main__":

@@ -126,6 +126,22 @@ def unverified_rate_refusals(actions: Sequence[PlannedAction]) -> tuple[list[Pla
     return kept, refused
 
 
+def send_date(planned: date | None, today: date) -> tuple[date, str | None]:
+    """(the run date apply uses, a warning when it is not the one asked for).
+
+    A letter is never dated before the day it is actually sent (issue 10 point 7(c)): its pay-by
+    date, the consumer's 14-day term and the costs and interest that follow all count from its
+    date. Applying a plan for an earlier day therefore plans again for today, so every letter is
+    re-dated and re-computed; the journal keys do not depend on the date, so nothing goes out twice.
+    A later run date is a simulation of a later run and is kept."""
+    if planned is None or planned >= today:
+        return (planned or today), None
+    return today, (
+        f"run date {planned.isoformat()} is before today ({today.isoformat()}): letters are dated and computed for "
+        f"the day they are sent, so the plan is made again for {today.isoformat()}"
+    )
+
+
 def apply_connection(
     name: str,
     run_date: date | None = None,
@@ -138,7 +154,7 @@ def apply_connection(
 
     config = cfg.load_config()
     connection = config.connection(name)
-    day = run_date or today(connection.timezone)
+    day, redated = send_date(run_date, today(connection.timezone))
     store = open_store()
     try:
         if needs_rebuild(store, connection.name):
@@ -162,12 +178,18 @@ def apply_connection(
                                             warnings=list(confirmed.warnings))
                     return result
         with connection_lease(connection.name):
+            # The day may have turned while a person looked at the plan: what goes out is dated and
+            # computed for the day it is sent (issue 10 point 7(c)).
+            later, turned = send_date(day, today(connection.timezone))
+            if turned is not None:
+                day, redated, confirmed = later, turned, None
             plan = confirmed or plan_connection(connection, store, day)
             if confirmed is None:
                 _warn(console, plan.warnings)
             actions, refused = unverified_rate_refusals(plan.actions)
-            _warn(console, refused)
-            result = ApplyRunResult(connection.name, day, planned=len(plan.actions), warnings=[*plan.warnings, *refused])
+            _warn(console, [*([redated] if redated else []), *refused])
+            notes = [*plan.warnings, *([redated] if redated else []), *refused]
+            result = ApplyRunResult(connection.name, day, planned=len(plan.actions), warnings=notes)
             if not actions:
                 result.report = DispatchReport()
                 return result

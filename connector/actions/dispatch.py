@@ -376,28 +376,10 @@ class Dispatcher:
         debtor = self._debtor(action)
         return (debtor.code or debtor.source_id) if debtor else action.debtor_source_id
 
-    def _language(self, action: PlannedAction, debtor: Debtor | None) -> str:
-        for candidate in (action.language, debtor.language if debtor else None):
-            if candidate and candidate.lower()[:2] in LANGUAGES:
-                return candidate.lower()[:2]
-        return "nl"
-
     def _letter(self, action: PlannedAction) -> RenderedLetter:
         parent = action.details.get("parent_key") or action.idempotency_key
         if parent not in self._letters:
-            debtor = self._debtor(action)
-            context = context_for(
-                action,
-                creditor=self.creditor,
-                debtor_name=debtor.name if debtor else action.debtor_source_id,
-                debtor_code=debtor.code if debtor else None,
-                consumer=debtor is None or debtor.kind != DebtorKind.BUSINESS,
-            )
-            template = action.template or action.kind.value
-            try:
-                self._letters[parent] = render(template, self._language(action, debtor), context, self.template_dir)
-            except LetterError as exc:
-                raise LetterProblem(str(exc)) from None
+            self._letters[parent] = letter_for(action, self._debtor(action), self.creditor, self.template_dir)
         return self._letters[parent]
 
     def _history(self, action: PlannedAction) -> list[handover.HistoryLine]:
@@ -416,6 +398,31 @@ class Dispatcher:
 
 class LetterProblem(ArconnectError):
     """A letter that does not render: the effect fails with the template's one-line problem."""
+
+
+def letter_language(action: PlannedAction, debtor: Debtor | None) -> str:
+    for candidate in (action.language, debtor.language if debtor else None):
+        if candidate and candidate.lower()[:2] in LANGUAGES:
+            return candidate.lower()[:2]
+    return "nl"
+
+
+def letter_for(
+    action: PlannedAction, debtor: Debtor | None, creditor: CreditorFacts, template_dir: Path | None = None
+) -> RenderedLetter:
+    """The letter (subject, text, HTML) of one planned message, exactly as apply sends it."""
+    context = context_for(
+        action,
+        creditor=creditor,
+        debtor_name=debtor.name if debtor else action.debtor_source_id,
+        debtor_code=debtor.code if debtor else None,
+        consumer=debtor is None or debtor.kind != DebtorKind.BUSINESS,
+    )
+    template = action.template or action.kind.value
+    try:
+        return render(template, letter_language(action, debtor), context, template_dir)
+    except LetterError as exc:
+        raise LetterProblem(str(exc)) from None
 
 
 def _failed(reason: str, action: PlannedAction) -> ApplyResult:

@@ -12,7 +12,7 @@ applies the result through the journal.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -30,7 +30,7 @@ from connector.ports import Capability
 from connector.store import Store
 from connector.store import tables as t
 from connector.store.desk import Desk
-from rules.engine import plan
+from rules.engine import classify_debtors, plan, unknown_treatment
 from rules.loading import load_rules
 from rules.schema import Rules
 from rules.snapshot import SnapDebtor, SnapItem, Snapshot, average_days_late
@@ -47,6 +47,48 @@ class PlanResult:
     items: int = 0
     #: debtor id → "code name", for tables
     debtor_names: dict[str, str] = field(default_factory=dict)
+    #: the administration's (creditor's) country: a letter under another country's law says so
+    country: str = "NL"
+    #: debtors of unknown kind (issue 10 point 10): how many, why, how they are treated and who says so
+    unknown: int = 0
+    unknown_reasons: dict[str, int] = field(default_factory=dict)
+    unknown_as: str = "consumer"
+    unknown_setting: str = "the default"
+
+    def unknown_summary(self) -> str | None:
+        """One line for ``plan``: how many debtors are of unknown kind, why, and how they are treated."""
+        if not self.unknown:
+            return None
+        why = "; ".join(
+            f"{count}: {reason.split(';')[0].removeprefix('unknown: ')}" for reason, count in sorted(self.unknown_reasons.items())
+        )
+        return (
+            f"{self.unknown} of {self.debtors} debtor(s) of unknown kind ({why}): treated as {self.unknown_as} "
+            f"({self.unknown_setting}); set a debtor's kind in the rules file (debtors.kinds) where you know it"
+        )
+
+
+def legal_notes(action: PlannedAction, country: str) -> list[str]:
+    """What ``plan`` says about the law behind one action (issue 10 points 9, 10, 12): the law that
+    applied when it is not the administration's, a rate that is not verified, a debtor of unknown kind."""
+    details = action.details
+    notes: list[str] = []
+    law = details.get("law_country")
+    if law and law != country:
+        notes.append(details.get("law") or f"{law} law")
+    status = details.get("rate_status")
+    if status:
+        note = f"interest rate {status}"
+        if status == "unverified":
+            accepted = details.get("unverified_rate_accepted") == "true"
+            note += " (accepted by the rules file)" if accepted else ": apply will not send this letter"
+        elif status == "computed":
+            note += " from the statutory method, publication not seen"
+        notes.append(note)
+    flags = details.get("flags", "").split(",")
+    if "unknown_kind" in flags:
+        notes.append(f"unknown kind, treated as {details.get('debtor_kind', 'consumer')}")
+    return notes
 
 
 def rules_path(connection: ConnectionConfig) -> Path:
@@ -107,6 +149,8 @@ def build_snapshot(
         items = sa.select(
             i.source_id, i.debtor_source_id, i.document_number, i.kind, i.invoice_date, i.due_date, i.currency,
             i.open_amount, i.base_currency, i.open_base_amount, i.status, i.in_direct_debit, i.payment_reference,
+            # what the invoice is for (kept in the model's JSON; Book XIX letters name it)
+            i.data["description"].as_string().label("description"),
         ).where(i.connection_id == cid, i.deleted_at.is_(None))
         # Grouped by debtor (index ix_open_items_debtor): a debtor's items are then allocated
         # together, which the engine's pass over a million items notices (cache locality), and
@@ -136,6 +180,7 @@ def build_snapshot(
                     disputed=row.status == "disputed",
                     in_direct_debit=bool(row.in_direct_debit),
                     payment_reference=row.payment_reference,
+                    description=row.description or None,
                 )
             )
         payments = sa.select(p.debtor_source_id, p.item_source_ids, p.paid_on, p.amount).where(
@@ -159,6 +204,7 @@ def build_snapshot(
         items_under_plan=frozenset(store.items_under_plan(cid, run_date)),
         blocks_by_us=frozenset(store.blocks_by_us(cid)),
         reminders_sent_by=reminders_sent_by,
+        unknown_as=connection.unknown_as,
         pauses_source_reminders=Capability.PAUSE_SOURCE_REMINDERS in package_spec(connection.package).capabilities,
     )
     snapshot.resume_at = desk.resume_at(cid)
@@ -173,7 +219,14 @@ def plan_connection(connection: ConnectionConfig, store: Store, run_date: date) 
     snapshot = build_snapshot(store, connection, run_date, reminders_sent_by=connection.reminders_sent_by)
     actions = plan(snapshot, rules, run_date)
     wanted = {a.debtor_source_id for a in actions}
+    unknown = [c for c in classify_debtors(snapshot, rules).values() if c.kind == "unknown"]
+    treated, setting = unknown_treatment(snapshot, rules)
     return PlanResult(
+        country=connection.country,
+        unknown=len(unknown),
+        unknown_reasons=dict(Counter(c.reason for c in unknown)),
+        unknown_as=treated,
+        unknown_setting=setting,
         actions=actions,
         warnings=warnings_for(connection, rules),
         rules=rules,

@@ -17,6 +17,7 @@ import os
 import shutil
 import socket
 import threading
+from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Annotated
@@ -151,7 +152,7 @@ def run_demo(*, console: Console, keep: bool = False, package: str | None = None
         from connector.cli.kpi import build_report, write_html
 
         report_path = write_html(build_report(None, None, None, "month"))
-        console.print(f"[bold]7.[/bold] KPI report (DSO, CEI, aging, dunning effect) written to {report_path}", highlight=False, soft_wrap=True)
+        console.print(f"[bold]8.[/bold] KPI report (DSO, CEI, aging, dunning effect) written to {report_path}", highlight=False, soft_wrap=True)
         console.print(f"Demo data, config and (plain-file) sandbox tokens are in {demo_dir}")
     finally:
         server.stop()
@@ -175,14 +176,16 @@ def _plan_and_apply(console: Console, names: list[str]) -> None:
             console.print(f"  today is no business day in every country here: the demo plans the next run, {run_date.isoformat()}")
         for name in names:
             connection = config.connections[name]
-            rules_file = examples / ("be-practice.yaml" if connection.country == "BE" else "nl-practice.yaml")
+            example = examples / ("be-practice.yaml" if connection.country == "BE" else "nl-practice.yaml")
+            rules_file = demo_rules(example, cfg.config_dir())
             config.connections[name] = connection.model_copy(update={
                 "rules_file": str(rules_file),
                 "reminders_sent_by": "arconnect",
                 "mail": MailConfig(host=smtp.host, port=smtp.port, sender="debiteuren@vandijk-installatie.nl"),
             })
-            console.print(f"[bold]5.[/bold] {name}: plan and apply rules/examples/{rules_file.name}; "
+            console.print(f"[bold]5.[/bold] {name}: plan and apply a copy of rules/examples/{example.name}; "
                           f"e-mail goes to an SMTP server on 127.0.0.1:{smtp.port}")
+        console.print(f"  {UNVERIFIED_NOTE}")
         cfg.save_config(config)
         for name in names:
             result = apply_connection(name, run_date, console=console)
@@ -197,6 +200,34 @@ def _plan_and_apply(console: Console, names: list[str]) -> None:
         for name in names:
             console.print(summary_line(apply_connection(name, run_date, console=console)), highlight=False)
         console.print(f"  the SMTP server received {len(smtp.received) - before} more e-mail(s)")
+        later = business_day_in_all(run_date + timedelta(days=14), {config.connections[name].country for name in names})
+        console.print(f"[bold]7.[/bold] Two weeks later (a simulated run on {later.isoformat()}): consumers who did not pay "
+                      "get the 14-day letter (NL) with the exact costs; letters to print are in the outbox")
+        for name in names:
+            result = apply_connection(name, later, console=console)
+            console.print(effects_table(result))
+            console.print(summary_line(result), highlight=False)
+
+
+#: What the demo says about its copy of the example rules (issue 10 point 12).
+UNVERIFIED_NOTE = (
+    "the demo's copies of the example rules accept interest rates not yet verified (costs.accept_unverified_rates: "
+    "true), because the demo runs after the last verified half-year of rules/data/interest.yaml; a real rules file "
+    "leaves this off, and apply then refuses such a letter and says why"
+)
+
+
+def demo_rules(example: Path, folder: Path) -> Path:
+    """A copy of an example rules file in the demo's folder that accepts unverified interest rates
+    explicitly (the shipped example does not; apply refuses a letter carrying one otherwise)."""
+    text = example.read_text(encoding="utf-8")
+    marker = "\ncosts:\n"
+    if marker not in text:
+        raise ConfigError(f"{example.name}: no costs section to accept unverified rates in")
+    copy = folder / f"demo-{example.name}"
+    copy.write_text(text.replace(marker, marker + "  accept_unverified_rates: true   # the demo only (see above)\n", 1),
+                    encoding="utf-8")
+    return copy
 
 
 def _use_demo_dirs(demo_dir: Path) -> None:

@@ -85,9 +85,14 @@ def plan_command(
     name: Annotated[str | None, typer.Argument(help="Connection name (default: every connection with a rules file)")] = None,
     on: Annotated[str | None, typer.Option("--date", help="Run date YYYY-MM-DD (default: today where the books are kept)")] = None,
     output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+    letters: Annotated[
+        Path | None,
+        typer.Option("--letters", help="Also write every planned letter (PDF) and e-mail (.eml) into this folder; nothing is sent"),
+    ] = None,
 ) -> None:
     """Show what would happen (a dry run): debtor, items, step, action, amount, costs, why."""
-    from connector.actions.planning import plan_connection
+    from connector.actions.planning import legal_notes, plan_connection
+    from connector.actions.preview import LetterFiles, write_letters
     from connector.runtime import open_store, today
 
     if output not in ("table", "json"):
@@ -107,20 +112,34 @@ def plan_command(
         for connection in connections:
             day = run_date or today(connection.timezone)
             result = plan_connection(connection, store, day)
+            files = write_letters(result, connection, store, letters) if letters is not None else LetterFiles()
             if fmt == "json":
                 documents.append(
                     {
                         "connection": connection.name,
                         "run_date": day.isoformat(),
                         "warnings": result.warnings,
-                        "actions": [a.model_dump(mode="json") for a in result.actions],
+                        "debtors_unknown": {
+                            "count": result.unknown,
+                            "reasons": result.unknown_reasons,
+                            "treated_as": result.unknown_as,
+                            "set_by": result.unknown_setting,
+                        },
+                        "actions": [
+                            {**a.model_dump(mode="json"), "legal_notes": legal_notes(a, result.country)} for a in result.actions
+                        ],
+                        **({"letters": {"written": [str(f) for f in files.written], "not_written": files.skipped}}
+                           if letters is not None else {}),
                     }
                 )
                 continue
             for warning in result.warnings:
                 out.print(f"warning: {warning}", style="yellow", markup=False, highlight=False)
+            unknown = result.unknown_summary()
+            if unknown:
+                out.print(unknown, markup=False, highlight=False, soft_wrap=True)
             table = Table(
-                "debtor", "items", "step", "action", "amount", "costs", "why",
+                "debtor", "items", "step", "action", "amount", "costs", "why", "law and rates",
                 title=f"{connection.name}: plan for {day.isoformat()} ({len(result.actions)} action(s), "
                 f"{result.items} open item(s) of {result.debtors} debtor(s))",
             )
@@ -133,8 +152,17 @@ def plan_command(
                     _money(action.amount),
                     _money(action.costs),
                     action.reason,
+                    "; ".join(legal_notes(action, result.country)),
                 )
             out.print(table)
+            if letters is not None:
+                for line in files.skipped:
+                    out.print(line, style="yellow", markup=False, highlight=False, soft_wrap=True)
+                out.print(
+                    f"{connection.name}: wrote {len(files.written)} file(s) to {letters} (the letters and e-mails apply would "
+                    "send); nothing was sent or journaled",
+                    markup=False, highlight=False, soft_wrap=True,
+                )
     finally:
         store.close()
     if fmt == "json":

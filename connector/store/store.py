@@ -690,8 +690,11 @@ class Store:
 
         A new key is inserted as ``pending`` with one attempt and ``(entry, True)`` comes back.
         A known key returns ``(entry, False)`` with the entry as stored; when it is still pending
-        or failed, its attempts go up by one. Two processes racing on one key get one row: the
-        unique key decides, the loser reads the winner's row.
+        or failed, its attempts go up by one and it takes this try's run date and action: a letter
+        retried on a later day is re-dated and re-computed by the planner, and the journal then says
+        when it actually went out (issue 10 point 7(c): the consumer's term runs from that day, never
+        from an earlier try). Two processes racing on one key get one row: the unique key decides,
+        the loser reads the winner's row.
         """
         now = self._clock()
         a = t.actions.c
@@ -719,7 +722,9 @@ class Store:
                 conn.execute(
                     sa.update(t.actions)
                     .where(a.idempotency_key == action.idempotency_key, a.state.in_(RETRYABLE_STATES))
-                    .values(attempts=a.attempts + 1, updated_at=now)
+                    .values(
+                        attempts=a.attempts + 1, updated_at=now, run_date=action.run_date, action=row["action"]
+                    )
                 )
             entry = _entry(conn.execute(sa.select(t.actions).where(a.idempotency_key == action.idempotency_key)).one())
             if entry.connection_id != action.connection_id:

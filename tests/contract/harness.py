@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -20,7 +21,8 @@ import httpx
 from connector import config as cfg
 from connector.auth import SecretStore
 from connector.cli.demo import free_port
-from connector.runtime import ConnectionSyncResult, link_package, sync_one
+from connector.ports import Adapter
+from connector.runtime import ConnectionSyncResult, api_for, build_adapter, link_package, sync_one
 from connector.store import Store
 
 
@@ -110,6 +112,14 @@ class Harness(ABC):
     def sync(self, connection: cfg.ConnectionConfig) -> ConnectionSyncResult:
         config = cfg.load_config()
         return sync_one(config, connection, self.store, self.secrets, transport=self.transport)
+
+    @contextmanager
+    def adapter(self, connection: cfg.ConnectionConfig) -> Iterator[Adapter]:
+        """The connection's adapter, as ``apply`` builds it (its credential, the sandbox's transport)."""
+        config = cfg.load_config()
+        credential = config.credentials[connection.credential]
+        with api_for(credential, connection.administration, self.secrets, transport=self.transport) as api:
+            yield build_adapter(api, config.connections[connection.name], self.store)
 
     def stored_truth(self, connection: cfg.ConnectionConfig) -> Truth:
         debtors = frozenset(d.source_id for d in self.store.debtors(connection.name))

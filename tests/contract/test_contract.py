@@ -1,10 +1,15 @@
 """The contract every adapter meets against its sandbox: link, full sync, incremental sync,
-deletions, quarantine. Run over every package in ``HARNESSES``."""
+deletions, quarantine, write-back idempotence. Run over every package in ``HARNESSES``."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
+from connector.errors import UnsupportedAction
+from connector.model import ActionKind, ApplyOutcome, ApplyResult, ItemKind, PlannedAction
+from connector.ports import Adapter, Capability
 from tests.contract.harness import Harness
 
 
@@ -79,3 +84,40 @@ def test_a_malformed_record_is_quarantined_and_the_sync_goes_on(harness: Harness
     stored = harness.stored_truth(connection)
     missing = set(truth.open_items) - set(stored.open_items)
     assert len(missing) <= 1
+
+
+def applied(adapter: Adapter, action: PlannedAction) -> ApplyResult:
+    """The adapter's answer; ``UnsupportedAction`` is read as ``unsupported``, as the write-back journal reads it."""
+    try:
+        return adapter.apply(action)
+    except UnsupportedAction as exc:
+        return ApplyResult(outcome=ApplyOutcome.UNSUPPORTED, reason=str(exc))
+
+
+@pytest.mark.parametrize(("kind", "details", "capability"), [
+    (ActionKind.BLOCK, {}, Capability.BLOCK_DEBTOR),
+    (ActionKind.REMINDER, {"effect": "note"}, Capability.ADD_NOTE),
+])
+def test_a_write_back_applied_twice_changes_the_package_once(
+    harness: Harness, kind: ActionKind, details: dict[str, str], capability: Capability,
+) -> None:
+    connection = harness.link()[0]
+    harness.sync(connection)
+    invoice = next((i for i in harness.store.open_items(connection.name) if i.kind == ItemKind.INVOICE), None)
+    debtor = invoice.debtor_source_id if invoice else harness.store.debtors(connection.name)[0].source_id
+    action = PlannedAction(
+        idempotency_key=f"contract:{kind.value}:{debtor}", connection_id=connection.name, debtor_source_id=debtor,
+        item_source_ids=(invoice.source_id,) if invoice else (), kind=kind,
+        step="herinnering" if kind == ActionKind.REMINDER else None, run_date=date(2026, 3, 10),
+        reason="contract: write-back idempotence", details=details,
+    )
+    with harness.adapter(connection) as adapter:
+        first, second = applied(adapter, action), applied(adapter, action)
+        able = capability in adapter.capabilities
+    if able:
+        assert first.outcome == ApplyOutcome.DONE, first.reason
+        assert second.outcome == ApplyOutcome.ALREADY_TRUE, second.reason
+    else:
+        # An action the package cannot take is refused with a reason, every time, and writes nothing.
+        assert (first.outcome, second.outcome) == (ApplyOutcome.UNSUPPORTED, ApplyOutcome.UNSUPPORTED)
+        assert first.reason

@@ -331,7 +331,7 @@ creditor:
 
 
 def test_be_consumers_get_the_first_reminder_free() -> None:
-    r = rules(CONSUMERS.replace("channel: letter", "channel: email"), creditor=BE_CREDITOR)
+    r = rules(CONSUMERS.replace("channel: letter", "channel: email").replace("template: formal_notice", "template: first_reminder"), creditor=BE_CREDITOR)
     consumer = debtor(kind=DebtorKind.CONSUMER)
     first = plan(snapshot([consumer], [item("I1", "100", date(2026, 1, 2))], country="BE"), r, date(2026, 1, 5))
     assert [(a.step, a.costs) for a in first] == [("wik", None)]

@@ -48,7 +48,15 @@ profiles:
       - {name: r5, after_days: 1, from: previous_step, action: notice_of_default, template: notice_of_default, costs: statutory}
 """
 HASTY_NL = make_rules(HASTY_BODY)
-HASTY_BE = make_rules(HASTY_BODY, creditor=BE_CREDITOR)
+# Book XIX: a Belgian consumer profile starts with the free first reminder (rules check refuses another start).
+HASTY_BE = make_rules(
+    HASTY_BODY.replace(
+        "action: reminder, template: reminder, costs: statutory}",
+        "action: reminder, template: first_reminder, consumer_letter: true, costs: statutory}",
+        1,
+    ),
+    creditor=BE_CREDITOR,
+)
 
 kinds = st.sampled_from([DebtorKind.BUSINESS, DebtorKind.CONSUMER, DebtorKind.UNKNOWN])
 amounts = st.decimals(min_value=Decimal("-300"), max_value=Decimal("70000"), places=2)

@@ -334,6 +334,35 @@ def test_deleted_transactions_are_reported(http: httpx.Client, sandbox: Twinfiel
     assert numbers == [str(line.number)]
 
 
+def finder(http: httpx.Client, token: str, kind: str, first: int = 1, most: int = 100) -> httpx.Response:
+    body = (
+        '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header>'
+        f'<Header xmlns="http://www.twinfield.com/"><AccessToken>{token}</AccessToken></Header></soap:Header>'
+        f'<soap:Body><Search xmlns="http://www.twinfield.com/"><type>{kind}</type><pattern>*</pattern><field>0</field>'
+        f"<firstRow>{first}</firstRow><maxRows>{most}</maxRows><options/></Search></soap:Body></soap:Envelope>"
+    )
+    return http.post(f"{CLUSTER}/webservices/finder.asmx", content=body,
+                     headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '"http://www.twinfield.com/Search"'})
+
+
+def test_the_office_finder_gives_code_name_and_country_for_one_credit(http: httpx.Client) -> None:
+    answer = finder(http, login(http).access_token, "OFF")
+    assert answer.status_code == 200 and answer.headers["x-ratelimit-credited"] == "1"
+    twf = "{http://www.twinfield.com/}"
+    data = ET.fromstring(answer.content).find(f".//{twf}SearchResponse/{twf}data")
+    assert data is not None and data.findtext(f"{twf}TotalRows") == "2"
+    items = [[s.text for s in row] for row in data.iter(f"{twf}ArrayOfString")]
+    assert [(code, country) for code, _name, country, *_ in items] == [(NL, "NL"), (BE, "BE")]
+
+
+def test_the_office_finder_pages_and_refuses_other_types_in_its_result(http: httpx.Client) -> None:
+    token = login(http).access_token
+    second = ET.fromstring(finder(http, token, "OFF", first=2, most=1).content)
+    assert [s.text for s in second.iter("{http://www.twinfield.com/}string")][-5] == BE
+    refused = ET.fromstring(finder(http, token, "XYZ").content)
+    assert refused.findtext(".//{http://www.twinfield.com/}MessageOfErrorCodes/{http://www.twinfield.com/}Type") == "Error"
+
+
 # ---------------------------------------------------------------- Fair Use (§6.1)
 
 

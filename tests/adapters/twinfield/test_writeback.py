@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.twinfield.adapter import BLOCK_TEXT, TwinfieldAdapter
+from adapters.twinfield.adapter import TwinfieldAdapter
+from adapters.twinfield.mapping import BLOCK_TEXT
 from connector import config as cfg
 from connector.auth import open_secret_store
 from connector.model import ActionKind, ApplyOutcome, Money, PlannedAction
@@ -117,6 +118,25 @@ def test_a_block_is_text_in_the_block_field_and_only_our_text_is_lifted(world: t
     assert harness.sandbox.dimension(office, CODE).findtext("creditmanagement/blocked") == "false"  # T&E flag untouched
     assert adapter.apply(action(ActionKind.UNBLOCK)).outcome == ApplyOutcome.DONE
     assert harness.sandbox.dimension(office, CODE).findtext("creditmanagement/freetext3") == "VIP"
+
+
+def test_our_block_reads_back_as_blocked_and_a_person_deleting_the_text_lifts_it(
+    world: tuple[TwinfieldHarness, TwinfieldAdapter, str],
+) -> None:
+    harness, adapter, office = world
+    connection = harness.connections[0]
+    assert adapter.apply(action(ActionKind.BLOCK)).outcome == ApplyOutcome.DONE
+    assert harness.sync(connection).error is None
+    assert {d.source_id: d.blocked for d in harness.store.debtors(connection.name)}[CODE] is True
+    cm = harness.sandbox.dimension(office, CODE).find("creditmanagement")
+    assert cm is not None
+    freetext3 = cm.find("freetext3")
+    assert freetext3 is not None
+    harness.sandbox.clock.advance(60)  # the bookkeeper comes along later and clears the field
+    freetext3.text = ""
+    harness.sandbox.rename(office, CODE, "Zelfde naam, nieuwe wijzigingsdatum")
+    assert harness.sync(connection).error is None
+    assert {d.source_id: d.blocked for d in harness.store.debtors(connection.name)}[CODE] is False
 
 
 def test_a_dunning_step_is_one_arconnect_line_in_the_comment_beside_the_bookkeepers_text(
