@@ -85,8 +85,13 @@ class MailConfig(_Model):
     host: str = "127.0.0.1"
     port: int = 25
     sender: str
+    #: STARTTLS after connecting (port 587); ``implicit_tls``: TLS from the first byte (port 465,
+    #: also assumed on port 465). A ``username`` needs one of them: no password goes in the clear.
     starttls: bool = False
+    implicit_tls: bool = False
     username: str | None = None
+    #: A CA bundle (PEM) to trust besides the system's, for a mail server with a private CA.
+    ca_file: str | None = None
 
 
 class ConnectionConfig(_Model):
@@ -144,8 +149,9 @@ def load_config(path: Path | None = None) -> Config:
     path = path or config_path()
     if not path.exists():
         return Config()
+    text = _config_text(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
@@ -156,6 +162,66 @@ def load_config(path: Path | None = None) -> Config:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
         raise ConfigError(f"{path}: {field}: {first['msg']}") from None
+
+
+#: config.yaml is a few kilobytes; these bounds answer a YAML bomb with one line (issue 11 §7).
+MAX_CONFIG_BYTES = 1_000_000
+MAX_CONFIG_VALUES = 100_000
+
+
+def _config_text(path: Path) -> str:
+    """The text of ``path``, or one ConfigError line with the path and what to do."""
+    try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: {path.stat().st_size:,} bytes, not an arconnect configuration; restore it from a backup")
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text (UTF-8) file; restore it from a backup, or move it away and run 'arconnect link' again") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__}); check its owner and mode") from None
+    if "\x00" in text:
+        raise ConfigError(f"{path}: not a text file (it contains NUL bytes); restore it from a backup, or move it away and run 'arconnect link' again")
+    _check_expansion(text, path)
+    return text
+
+
+def _check_expansion(text: str, path: Path) -> None:
+    """ConfigError at ``file:line:col`` when aliases make the document stand for more than
+    :data:`MAX_CONFIG_VALUES` values or an alias contains itself (counted without expanding)."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except (yaml.YAMLError, RecursionError):
+        return  # the loader reports it with its line
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def where(node: yaml.Node) -> str:
+        return f"{path}:{node.start_mark.line + 1}:{node.start_mark.column + 1}"
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_nodes:
+            raise ConfigError(f"{where(node)}: an alias refers to a value that contains it (a recursive anchor)")
+        open_nodes.add(key)
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        total = 1 + sum(size(child) for child in children)
+        open_nodes.discard(key)
+        if total > MAX_CONFIG_VALUES:
+            raise ConfigError(f"{where(node)}: stands for more than {MAX_CONFIG_VALUES:,} values once its aliases are expanded (a YAML bomb?)")
+        sizes[key] = total
+        return total
+
+    if root is not None:
+        try:
+            size(root)
+        except RecursionError:
+            raise ConfigError(f"{path}: nested too deeply to be an arconnect configuration") from None
 
 
 HEADER = "# arconnect configuration. Secrets and tokens are never stored here.\n"
@@ -274,3 +340,93 @@ SECRET_STORE_ENV = "ARCONNECT_SECRET_STORE"
 def secret_store_kind(kind: str | None = None) -> str:
     """``kind``, else ``ARCONNECT_SECRET_STORE``, else ``keyring``; normalised, not yet checked."""
     return (kind or os.environ.get(SECRET_STORE_ENV) or "keyring").strip().lower()
+
+
+# --------------------------------------------------------------------------- personal data on disk
+# The data dir holds names, addresses, e-mail addresses and amounts owed (GDPR): folders 0700 and
+# files 0600 whatever the umask, and modes of what an older version left are fixed on start.
+
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+def private_dir(path: Path) -> Path:
+    """``mkdir -p path``; ``path`` and the folders it creates inside the data dir are 0700 (a
+    parent outside it, such as ``~/.local/share``, keeps the usual mode)."""
+    missing = []
+    current = path
+    while not current.exists() and current.parent != current:
+        missing.append(current)
+        current = current.parent
+    path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    root = data_dir().absolute()
+    for folder in {path, *(m for m in missing if m.absolute().is_relative_to(root))}:
+        os.chmod(folder, PRIVATE_DIR_MODE)  # mkdir's mode is filtered by the umask
+    return path
+
+
+def open_private(path: Path, flags: int) -> int:
+    """``os.open`` of a file that is 0600 from its first byte on, whatever the umask."""
+    fd = os.open(path, flags | os.O_CREAT, PRIVATE_FILE_MODE)
+    try:
+        os.fchmod(fd, PRIVATE_FILE_MODE)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+#: What arconnect keeps in the data dir: only these get their modes fixed, so a data dir that is
+#: (against advice) shared with other files never has those changed.
+DATA_ENTRIES = ("arconnect.db", "arconnect.db-wal", "arconnect.db-shm", "arconnect.db-journal", "secrets.json",
+                "secrets.enc", "outbox", "calls", "handover", "locks", "demo")
+
+
+def secure_data_dir(root: Path) -> int:
+    """The data dir 0700 and what arconnect keeps in it (:data:`DATA_ENTRIES`) 0700/0600; returns
+    how many modes were changed."""
+    if not root.is_dir() or root.is_symlink():
+        return 0
+    changed = 0
+    if root.stat().st_mode & 0o777 != PRIVATE_DIR_MODE:
+        os.chmod(root, PRIVATE_DIR_MODE)
+        changed += 1
+    for name in DATA_ENTRIES:
+        entry = root / name
+        if entry.is_symlink() or not entry.exists():
+            continue
+        if entry.is_dir():
+            changed += secure_tree(entry)
+        elif entry.stat().st_mode & 0o777 != PRIVATE_FILE_MODE:
+            os.chmod(entry, PRIVATE_FILE_MODE)
+            changed += 1
+    return changed
+
+
+def secure_tree(root: Path) -> int:
+    """Make ``root`` and everything under it 0700 (folders) and 0600 (files); returns how many
+    modes were changed. Symbolic links are left alone (their targets are not ours)."""
+    if not root.is_dir() or root.is_symlink():
+        return 0
+    changed = 0
+
+    def fix(path: str, mode: int) -> None:
+        nonlocal changed
+        try:
+            if os.lstat(path).st_mode & 0o777 != mode:
+                os.chmod(path, mode)
+                changed += 1
+        except FileNotFoundError:  # a temporary file another process just renamed
+            pass
+
+    fix(str(root), PRIVATE_DIR_MODE)
+    for folder, dirs, files in os.walk(root):
+        for name in dirs:
+            path = os.path.join(folder, name)
+            if not os.path.islink(path):
+                fix(path, PRIVATE_DIR_MODE)
+        for name in files:
+            path = os.path.join(folder, name)
+            if not os.path.islink(path):
+                fix(path, PRIVATE_FILE_MODE)
+    return changed

@@ -12,11 +12,12 @@
     ├── TransientError              may succeed later; retried with bounded back-off
     │   ├── RateLimited             429; carries when to try again
     │   ├── TokenStillValid         the API refused a token the token endpoint calls valid (spurious 401)
-    │   ├── ServiceUnavailable      5xx
+    │   ├── ServiceUnavailable      5xx, or a 2xx that is not what the endpoint returns (maintenance page)
     │   └── NetworkError            timeouts, refused or dropped connections, unreachable host
     ├── PermanentError              will fail again the same way; never retried
     │   ├── ApiError                a 4xx other than 401/429, with the package's own message
-    │   └── UnsupportedAction       the package cannot take that action
+    │   ├── UnsupportedAction       the package cannot take that action
+    │   └── PagingError             a next link or cursor that does not advance (would loop)
     ├── DataError                   a record or a value that does not fit the model
     │   ├── MappingError            one source record that cannot be mapped (goes to quarantine)
     │   └── CurrencyMismatch        arithmetic across currencies
@@ -107,6 +108,10 @@ class ApiError(PermanentError):
 
 class UnsupportedAction(PermanentError):
     pass
+
+
+class PagingError(PermanentError):
+    """A package's next link or sync cursor did not advance: following it again would loop forever."""
 
 
 class DataError(ArconnectError):

@@ -6,9 +6,12 @@
 * :class:`ApiClient` wraps a client for one package: it paces calls through the rate limiter
   (key and header parser declared by the adapter), maps failures onto the error tree
   (:mod:`connector.errors`: no httpx exception escapes), and retries transient failures through
-  :mod:`connector.retry`. It counts calls and 429s for the run record. :meth:`ApiClient.stream`
+  :mod:`connector.retry`. It counts calls and 429s for the run record. A 2xx that is not what the
+  endpoint returns (an HTML maintenance page) is a transient fault, never data. :meth:`ApiClient.stream`
   is the same request with the body left on the wire, read chunk by chunk (big answers parsed as
   a stream, so memory does not grow with the data).
+* :class:`NextLinkGuard` and :func:`require_cursor_advance` (at the end): paging that cannot loop,
+  for every adapter's paginator.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,6 +31,7 @@ import httpx
 from connector.errors import (
     ApiError,
     NetworkError,
+    PagingError,
     RateLimited,
     ReauthRequired,
     ServiceUnavailable,
@@ -213,6 +217,27 @@ class ApiClient:
             where = redact_url(response.request.url)
             raise NetworkError(f"{self.package.name}: the answer from {where} broke off ({type(exc).__name__})") from None
 
+    def fetch(
+        self, method: str, url: str, parse: Callable[[httpx.Response], T], *, endpoint: str | None = None, **kwargs: Any
+    ) -> T:
+        """One logical request whose answer is read by ``parse`` inside the retry loop.
+
+        A 2xx that ``parse`` cannot read (it raises ``ValueError``, ``KeyError`` or ``TypeError``) is not
+        what the endpoint returns: an HTML maintenance page served with 200, a truncated body. That is a
+        transient fault (issue 16 point 2): retried with back-off within the budget, then raised as one
+        :class:`ServiceUnavailable` line. It never reaches the mapping, so no row is quarantined for it.
+        """
+        label = endpoint or url.split("?")[0]
+
+        def once() -> T:
+            response = self._once(method, url, label, **kwargs)
+            try:
+                return parse(response)
+            except (ValueError, KeyError, TypeError):
+                raise ServiceUnavailable(_not_what_it_returns(self.package.name, label, response)) from None
+
+        return self.retry.call(once, on_retry=self._count_retry)
+
     def create(
         self, method: str, url: str, *, find: Callable[[], T | None], endpoint: str | None = None, **kwargs: Any
     ) -> httpx.Response | T:
@@ -262,11 +287,15 @@ class ApiClient:
                 raise NetworkError(f"{self.package.name}: cannot reach {where} ({type(exc).__name__})") from None
             now = self.clock()
             self.limiter.observe(self.limiter_key, self.package.parse_rate_headers(response.headers, now))
-        return self._check(response, now)
+        return self._check(response, now, streamed=stream)
 
-    def _check(self, response: httpx.Response, now: datetime) -> httpx.Response:
+    def _check(self, response: httpx.Response, now: datetime, *, streamed: bool = False) -> httpx.Response:
         status = response.status_code
         if status < 400:
+            # A streamed body stays on the wire (reading it here would hold it all in memory); the
+            # streaming reader (Twinfield's XML) finds a page that is not XML itself.
+            if not streamed and _json_expected_but_not_sent(response):
+                raise ServiceUnavailable(_not_what_it_returns(self.package.name, None, response))
             return response
         response.read()
         text = self.package.error_text(response)
@@ -288,8 +317,43 @@ class ApiClient:
         if status == 401:
             raise ReauthRequired(f"{self.package.name}: the access grant was refused (401): {text}")
         if status >= 500:
+            if "html" in response.headers.get("content-type", "").lower():
+                text = "an HTML page (maintenance?)"  # one clear line, not the page's markup
             raise ServiceUnavailable(f"{self.package.name}: server error {status}: {text}")
         raise ApiError(f"{self.package.name}: {status} {response.reason_phrase}: {text}", status=status)
+
+
+def _json_expected_but_not_sent(response: httpx.Response) -> bool:
+    """A 2xx with a body, to a request that accepts only JSON, whose content type or first character is not
+    JSON's. Exact answers maintenance with an HTML page, with status 200 as well as 503 (issue 16 point 2)."""
+    if response.status_code == 204:
+        return False
+    accept = response.request.headers.get("accept", "").lower() if _has_request_of(response) else ""
+    if "application/json" not in accept or "*/*" in accept:
+        return False
+    response.read()
+    body = response.content.lstrip()[:1]
+    if not body:
+        return False
+    content_type = response.headers.get("content-type", "").lower()
+    return "json" not in content_type or body == b"<"  # an HTML page labelled JSON
+
+
+def _not_what_it_returns(package: str, label: str | None, response: httpx.Response) -> str:
+    content_type = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
+    where = label or (redact_url(response.request.url).split("?")[0] if _has_request_of(response) else "the API")
+    return (
+        f"{package}: {where} answered {response.status_code} with {content_type} that is not what it returns "
+        "(a maintenance page?); try again later"
+    )
+
+
+def _has_request_of(response: httpx.Response) -> bool:
+    try:
+        response.request  # noqa: B018 - raises RuntimeError when no request is attached
+    except RuntimeError:
+        return False
+    return True
 
 
 def _has_request(exc: httpx.TransportError) -> bool:
@@ -323,3 +387,63 @@ def _retry_after(headers: httpx.Headers, now: datetime) -> datetime | None:
         return parsedate_to_datetime(raw).astimezone(UTC)
     except (TypeError, ValueError):
         return None
+
+
+# --------------------------------------------------------------------------- paging that cannot loop
+#
+# Paging that cannot loop: the guard every adapter's paginator uses (issue 15 point 1).
+#
+# A package that sends the same next link twice (Exact's ``__next``, Moneybird's ``Link: rel="next"``,
+# Twinfield's and Adsolut's page numbers or cursors) would otherwise be followed forever, at the
+# package's rate limit, burning the day's call budget. A sync cursor that does not move while rows
+# keep arriving (Exact's ``Timestamp`` read from a quoted Int64 the adapter could not parse) silently
+# turns every incremental sync into a full one. Both stop here with one :class:`PagingError` line.
+#
+# * :class:`NextLinkGuard` remembers every link or cursor followed in one listing; one that comes back
+#   (the link that was just followed, or any earlier one) is refused before it is requested again. So a
+#   list that repeats its link costs exactly one repeated call, never more. An optional page ceiling
+#   (from a total the package announced) stops a listing whose links do change but never end.
+# * :func:`require_cursor_advance` is the check for incremental feeds: rows arrived, so the cursor
+#   must be past where it was.
+
+
+class NextLinkGuard:
+    """Follow one listing's next links or cursors, refusing any that repeats."""
+
+    def __init__(self, package: str, endpoint: str, *, max_pages: int | None = None) -> None:
+        self.package = package
+        self.endpoint = endpoint
+        self.max_pages = max_pages
+        self.pages = 0
+        self._seen: set[Hashable] = set()
+
+    def start(self, first: Hashable) -> None:
+        """The first link or cursor of the listing (a next link equal to it is a repeat too)."""
+        self._seen.add(first)
+
+    def follow(self, link: Hashable | None) -> Hashable | None:
+        """Count one page received; return ``link`` when it may be followed (None ends the listing)."""
+        self.pages += 1
+        if link is None:
+            return None
+        if link in self._seen:
+            raise PagingError(
+                f"{self.package}: {self.endpoint} sent the same next page again after {self.pages} "
+                "page(s); stopped instead of reading it forever"
+            )
+        if self.max_pages is not None and self.pages >= self.max_pages:
+            raise PagingError(
+                f"{self.package}: {self.endpoint} still had a next page after {self.pages} page(s), more than "
+                "its total allows; stopped instead of reading on"
+            )
+        self._seen.add(link)
+        return link
+
+
+def require_cursor_advance(package: str, endpoint: str, before: object, after: object, rows: int) -> None:
+    """An incremental feed returned ``rows`` rows: its cursor must have moved past ``before``."""
+    if rows and after == before:
+        raise PagingError(
+            f"{package}: {endpoint} returned {rows} row(s) but its cursor stayed at {before}; "
+            "stopped instead of reading the same rows again"
+        )

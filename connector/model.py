@@ -255,6 +255,10 @@ class Page(BaseModel, Generic[RecordT]):
     #: (Exact's sync/Deleted). The engine stores them before this page, so a crash in between
     #: only means they are deleted again on the next run.
     deleted_elsewhere: dict[str, list[str]] = Field(default_factory=dict)
+    #: Records of *other* streams this page makes relevant (Exact: a supplier account that turns out to
+    #: owe us becomes a debtor when its open receivable arrives in the open-items feed). The engine
+    #: stores them before this page, like ``deleted_elsewhere``.
+    records_elsewhere: dict[str, list[Any]] = Field(default_factory=dict)
     #: The adapter's own working state for this connection (e.g. which payment terms make up
     #: an invoice), keyed by the adapter; ``None`` removes a key. Stored with the page.
     state: dict[str, Any] = Field(default_factory=dict)

@@ -12,11 +12,28 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from connector.model import Debtor, ItemStatus, OpenItem
 
 BUCKETS: tuple[str, ...] = ("current", "1-30", "31-60", "61-90", "90+")
+
+#: ISO 4217 currencies whose minor unit is not the cent; every other currency has two decimals.
+MINOR_UNITS: dict[str, int] = {
+    "BHD": 3, "CLP": 0, "IQD": 3, "ISK": 0, "JOD": 3, "JPY": 0, "KRW": 0, "KWD": 3, "LYD": 3, "OMR": 3,
+    "PYG": 0, "TND": 3, "UGX": 0, "VND": 0, "XAF": 0, "XOF": 0,
+}
+
+
+def minor_unit(currency: str) -> int:
+    """Decimals of ``currency`` (ISO 4217): 2 unless listed in :data:`MINOR_UNITS`."""
+    return MINOR_UNITS.get(currency.upper(), 2)
+
+
+def amount_text(amount: Decimal, currency: str) -> str:
+    """An amount with exactly the currency's decimals (half up), as other tools read it: ``1234.50``."""
+    places = minor_unit(currency)
+    return str(amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
 
 
 def bucket_for(days_past_due: int) -> str:
@@ -57,8 +74,8 @@ class AgingReport:
                 "debtor": r.debtor_name,
                 "currency": r.currency,
                 "items": r.items,
-                **{b: str(r.buckets[b]) for b in BUCKETS},
-                "total": str(r.total),
+                **{b: amount_text(r.buckets[b], r.currency) for b in BUCKETS},
+                "total": amount_text(r.total, r.currency),
             }
 
         return {

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,7 @@ import httpx
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
+from sqlalchemy import exc as sa_exc
 
 from connector import config as cfg
 from connector.auth import CredentialAuth, SecretStore, client_secret, open_secret_store
@@ -39,10 +41,48 @@ def today(tz: str = "Europe/Amsterdam") -> date:
     return datetime.now(ZoneInfo(tz)).date()
 
 
+#: Data dirs whose modes were checked by this process (once per process is enough: what we create
+#: ourselves is private from the start).
+_SECURED: set[Path] = set()
+
+
 def open_store() -> Store:
-    store = Store(cfg.database_url())
-    store.migrate()
+    data = cfg.data_dir().absolute()
+    if data not in _SECURED:
+        cfg.secure_data_dir(data)  # personal data: fix the modes an older version or a loose umask left
+        _SECURED.add(data)
+    url = cfg.database_url()
+    try:
+        store = Store(url)
+    except OSError as exc:
+        raise ConfigError(f"{_database_where(url)}: cannot be opened ({exc.strerror or type(exc).__name__}); "
+                          "check the owner and mode of the file and its folder") from None
+    try:
+        store.migrate()
+    except sa_exc.DBAPIError as exc:
+        store.close()
+        raise _database_problem(url, exc) from None
     return store
+
+
+def _database_where(url: str) -> str:
+    if url.startswith("sqlite"):
+        return url.split("///", 1)[-1] or url
+    from connector.http import redact_url
+
+    return f"database {redact_url(url)}"
+
+
+def _database_problem(url: str, exc: sa_exc.DBAPIError) -> ConfigError:
+    """One line for a database that cannot be used: where it is and what to do."""
+    detail = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+    where = _database_where(url)
+    if url.startswith("sqlite"):
+        if "not a database" in detail or "malformed" in detail:
+            return ConfigError(f"{where}: not a readable arconnect database ({detail}); restore it from a backup "
+                               "(docs/operations.md, Backups) or move it away, then run 'arconnect sync'")
+        return ConfigError(f"{where}: cannot be used ({detail}); check the owner and mode of the file and its folder")
+    return ConfigError(f"{where}: not reachable ({detail}); check that the server runs and ARCONNECT_DATABASE_URL")
 
 
 class StoreStateReader:

@@ -620,10 +620,57 @@ class TokenIssuer:
                 return None
             return grant.user
 
+    def expire(self, access_token: str | None) -> bool:
+        """The access token lapses now, as if its lifetime (and any minimum age before a refresh) had passed,
+        so a refresh is accepted at once (the sandboxes' ``realistic`` switch). False when there is no such
+        live token."""
+        if access_token is None or self.user_for(access_token) is None:
+            return False
+        with self._lock:
+            grant = self._by_access.pop(access_token, None)
+            if grant is None:
+                return False
+            grant.access_issued -= max(self.rules.access_lifetime or 0, self.rules.min_refresh_age)
+        return True
+
     def revoke_all(self) -> None:
         with self._lock:
             self._by_access.clear()
             self._by_refresh.clear()
+
+
+def client_authentication(request: Request) -> tuple[str, str | None, str]:
+    """(client id, client secret, ``"basic"`` or ``"body"``) of a token-endpoint request.
+
+    RFC 6749 §2.3.1: an authorization server MUST accept HTTP Basic client authentication from clients
+    that have a secret (id and secret each form-urlencoded, then ``id:secret`` in base64), and MAY also
+    accept ``client_id``/``client_secret`` in the form body; "the client MUST NOT use more than one
+    authentication method in each request". Widely used clients (requests-oauthlib among them) send
+    Basic, the packages' own documentation shows the body. Both at once, or a Basic header that cannot be
+    read, is a :class:`TokenError` 400 ``invalid_request`` (RFC 6749 §5.2: "utilizes more than one
+    mechanism for authenticating the client").
+    """
+    form = request.form()
+    header = request.header("authorization") or ""
+    if header[:6].lower() != "basic ":
+        return form.get("client_id") or "", form.get("client_secret"), "body"
+    if "client_secret" in form:
+        raise TokenError(400, "invalid_request", "The client used more than one mechanism to authenticate.")
+    import base64
+    import binascii
+    from urllib.parse import unquote_plus
+
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise TokenError(400, "invalid_request", "The Authorization header is not valid Basic credentials.") from None
+    user, colon, password = decoded.partition(":")
+    client_id = unquote_plus(user)
+    if not colon or not client_id:
+        raise TokenError(400, "invalid_request", "The Authorization header is not valid Basic credentials.")
+    if form.get("client_id") not in (None, client_id):
+        raise TokenError(400, "invalid_request", "client_id differs from the one in the Authorization header.")
+    return client_id, unquote_plus(password), "basic"
 
 
 def consent_page(title: str, action: str, hidden: dict[str, str], choices: list[tuple[str, str]] | None = None) -> str:

@@ -109,6 +109,10 @@ def sync_connection(
         since = None if from_start else store.bookmark(connection_id, stream)
         pages = getattr(adapter, stream)(since)
         for page in pages:
+            for other, records in page.records_elsewhere.items():
+                if records:
+                    store.save_page(connection_id, other, Page(records=list(records)))
+                    report.streams.setdefault(other, StreamReport()).stored += len(records)
             for other, ids in page.deleted_elsewhere.items():
                 if ids:
                     store.save_page(connection_id, other, Page(deleted=list(ids)))

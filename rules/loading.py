@@ -52,7 +52,56 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     return node.value
 
 
-def _build(node: yaml.Node, path: PathKey, marks: _Marks, problems: list[tuple[PathKey, str, tuple[int, int]]]) -> Any:
+#: A rules file is a few kilobytes; these bounds stop a YAML bomb (issue 11 §7) long before it
+#: costs memory or time: the size of the text, and how many values it may stand for once every
+#: alias is expanded (a "billion laughs" of 500 bytes stands for a billion).
+MAX_BYTES = 1_000_000
+MAX_VALUES = 100_000
+
+
+class _Bomb(Exception):
+    """The document stands for more than :data:`MAX_VALUES` values, or contains itself."""
+
+    def __init__(self, message: str, where: tuple[int, int]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.where = where
+
+
+@dataclass
+class _Budget:
+    left: int = MAX_VALUES
+    open: set[int] = field(default_factory=set)  # ids of the nodes being built (their ancestors)
+
+
+def _build(
+    node: yaml.Node,
+    path: PathKey,
+    marks: _Marks,
+    problems: list[tuple[PathKey, str, tuple[int, int]]],
+    budget: _Budget | None = None,
+) -> Any:
+    budget = budget if budget is not None else _Budget()
+    if id(node) in budget.open:
+        raise _Bomb("an alias refers to a value that contains it (a recursive anchor)", _position(node))
+    budget.left -= 1
+    if budget.left < 0:
+        raise _Bomb(f"the document stands for more than {MAX_VALUES:,} values once its aliases are expanded "
+                    "(a YAML bomb?); write the values out instead", _position(node))
+    if not isinstance(node, yaml.ScalarNode):
+        budget.open.add(id(node))
+        try:
+            return _build_collection(node, path, marks, problems, budget)
+        finally:
+            budget.open.discard(id(node))
+    marks.values[path] = _position(node)
+    assert isinstance(node, yaml.ScalarNode)
+    return _scalar(node)
+
+
+def _build_collection(
+    node: yaml.Node, path: PathKey, marks: _Marks, problems: list[tuple[PathKey, str, tuple[int, int]]], budget: _Budget
+) -> Any:
     marks.values[path] = _position(node)
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
@@ -65,12 +114,10 @@ def _build(node: yaml.Node, path: PathKey, marks: _Marks, problems: list[tuple[P
             if key in out:
                 problems.append((child, f"{key!r} is given twice", _position(key_node)))
             marks.keys[child] = _position(key_node)
-            out[key] = _build(value_node, child, marks, problems)
+            out[key] = _build(value_node, child, marks, problems, budget)
         return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_build(item, (*path, i), marks, problems) for i, item in enumerate(node.value)]
-    assert isinstance(node, yaml.ScalarNode)
-    return _scalar(node)
+    assert isinstance(node, yaml.SequenceNode)
+    return [_build(item, (*path, i), marks, problems, budget) for i, item in enumerate(node.value)]
 
 
 def dotted(path: PathKey) -> str:
@@ -197,6 +244,8 @@ def check_rules(
 ) -> tuple[Rules | None, list[str]]:
     """Validate rules text: the model (or None) and every mistake, one line each, in file order."""
     found: list[tuple[int, int, str]] = []
+    if len(text) > MAX_BYTES:
+        return None, [f"{file}:1:1: (file): {len(text):,} characters; a rules file is at most {MAX_BYTES:,}"]
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -207,11 +256,16 @@ def check_rules(
         return None, [f"{file}:{line}:{column}: (file): not valid YAML: {problem}{hint}"]
     except yaml.YAMLError as exc:
         return None, [f"{file}:1:1: (file): not valid YAML: {exc}"]
+    except RecursionError:
+        return None, [f"{file}:1:1: (file): nested too deeply to be a rules file"]
     if node is None:
         return None, [f"{file}:1:1: (file): the file is empty; start with `version: 1`"]
     marks = _Marks()
     structural: list[tuple[PathKey, str, tuple[int, int]]] = []
-    data = _build(node, (), marks, structural)
+    try:
+        data = _build(node, (), marks, structural)
+    except _Bomb as bomb:
+        return None, [f"{file}:{bomb.where[0]}:{bomb.where[1]}: (file): {bomb.message}"]
     for path, message, where in structural:
         found.append(_line(file, where, path, message))
     if not isinstance(data, dict):
@@ -284,6 +338,8 @@ def _template_lines(
 def load_rules(path: Path, *, template_check: TemplateCheck | None = None) -> Rules:
     """The rules in ``path``, or :class:`RulesError` with one line per mistake."""
     try:
+        if path.stat().st_size > MAX_BYTES:  # not read into memory at all
+            raise RulesError([f"{path}:1:1: (file): {path.stat().st_size:,} bytes; a rules file is at most {MAX_BYTES:,}"])
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise RulesError([f"{path}: no such rules file"]) from None

@@ -52,10 +52,13 @@ def _serve_sandbox_for_demo(port: int, seed: int, size: str, client_id: str, cli
                             redirect_uri: str) -> RunningServer:
     # Exact's real limits (60 calls a minute, docs/reference/exact.md §8) would make the demo's
     # apply step wait a minute for every 60 calls; the demo shows the flow, the sandbox tests the limits.
-    from adapters.exact.sandbox import serve_exact
+    from adapters.exact.sandbox import Realism, serve_exact
 
+    # Issue 16 point 5: the demo runs the realistic sandbox, all but the null e-mail addresses: a debtor
+    # without one gets an e-mail reminder that fails on every apply (the plan does not fall back to a letter
+    # yet), which would spoil the demo's "the second apply does nothing".
     return serve_exact(port, seed, size, client_id, client_secret, redirect_uri,
-                       minutely_limit=10_000, daily_limit=100_000)
+                       minutely_limit=10_000, daily_limit=100_000, realistic=Realism(nulls=False))
 
 
 PACKAGE = PackageSpec(

@@ -57,18 +57,20 @@ from adapters.exact.mapping import (
     LINE_PAYABLE,
     debtor_from_account,
     group_key,
+    int64,
     open_item_from_terms,
     payment_from_settled_term,
     validate_term,
 )
 from connector.errors import MappingError, UnsupportedAction
-from connector.http import ApiClient
+from connector.http import ApiClient, require_cursor_advance
 from connector.model import (
     ActionKind,
     Administration,
     ApplyOutcome,
     ApplyResult,
     Debtor,
+    ItemStatus,
     OpenItem,
     Page,
     Payment,
@@ -126,12 +128,19 @@ class Bookmark:
         return json.dumps({"ts": self.ts, "del": self.deleted, "moved": self.moved})
 
 
-def _max_timestamp(rows: list[dict[str, Any]], current: int) -> int:
+def _max_timestamp(rows: list[dict[str, Any]], current: int, endpoint: str) -> int:
+    """The largest ``Timestamp`` of a page (§4), read as a number or a quoted Int64 (issue 16 point 1).
+
+    Rows arrived, so the cursor must move: a page whose Timestamps cannot be read (or do not pass the
+    cursor) would make every later sync read the feed again from here, silently. That stops the sync
+    with :class:`~connector.errors.PagingError` instead.
+    """
     best = current
     for row in rows:
-        value = row.get("Timestamp")
-        if isinstance(value, int) and value > best:
+        value = int64(row.get("Timestamp"))
+        if value is not None and value > best:
             best = value
+    require_cursor_advance("Exact Online", endpoint, current, best, len(rows))
     return best
 
 
@@ -253,27 +262,47 @@ class ExactAdapter:
         """
         cursor = since
         for rows, _ in self._feed("sync/Deleted", DELETED_FIELDS, since):
-            cursor = _max_timestamp(rows, cursor)
+            cursor = _max_timestamp(rows, cursor, "sync/Deleted")
             by_type: dict[int, list[str]] = {}
             for row in rows:
-                if row.get("EntityKey") and isinstance(row.get("EntityType"), int):
-                    by_type.setdefault(row["EntityType"], []).append(str(row["EntityKey"]))
+                entity_type = int64(row.get("EntityType"))
+                if row.get("EntityKey") and entity_type is not None:
+                    by_type.setdefault(entity_type, []).append(str(row["EntityKey"]))
             yield by_type, cursor
 
     def debtors(self, since: str | None) -> Iterator[Page[Debtor]]:
+        """Accounts that can owe us (issue 16 point 3): customers, and any other account (supplier,
+        prospect, no status) while it has an open receivable. The others are parked in the adapter state
+        (``acct:<ID>``) and left out (or removed, when one stopped being a customer); the open-items stream
+        brings a parked account in as a debtor when a receivable of it arrives (see :meth:`_coverage`)."""
         mark = self._start("debtors", since)
         for rows, _ in self._feed("sync/CRM/Accounts", ACCOUNT_FIELDS, mark.ts):
             records: list[Debtor] = []
             quarantined: list[Quarantined] = []
+            deleted: list[str] = []
+            state: dict[str, Any] = {}
+            others = [str(row.get("ID")) for row in rows if not can_owe_us(row)]
+            customers = [str(row.get("ID")) for row in rows if can_owe_us(row)]
+            owing = self.state.get_state(f"owes:{ident}" for ident in others) if others else {}
+            parked = self.state.get_state(f"acct:{ident}" for ident in customers) if customers else {}
             for row in rows:
+                ident = str(row.get("ID"))
+                if not can_owe_us(row):
+                    state[f"acct:{ident}"] = _parked(row)
+                    if not owing.get(f"owes:{ident}"):
+                        deleted.append(ident)
+                        continue
+                elif f"acct:{ident}" in parked:
+                    state[f"acct:{ident}"] = None
                 try:
                     records.append(
                         debtor_from_account(row, connection_id=self.connection_id, base_currency=self.base_currency)
                     )
                 except (MappingError, ValueError, TypeError) as exc:
                     quarantined.append(_quarantine("debtors", row, exc))
-            mark.ts = _max_timestamp(rows, mark.ts)
-            yield Page[Debtor](records=records, quarantined=quarantined, bookmark=mark.dump())
+            mark.ts = _max_timestamp(rows, mark.ts, "sync/CRM/Accounts")
+            yield Page[Debtor](records=records, quarantined=quarantined, deleted=deleted, state=state,
+                               bookmark=mark.dump())
 
     def open_items(self, since: str | None) -> Iterator[Page[OpenItem]]:
         mark = self._start("open_items", since)
@@ -294,14 +323,17 @@ class ExactAdapter:
                     quarantined.append(bad)
                     continue
                 valid[str(term["ID"])] = term
-            mark.ts = _max_timestamp(rows, mark.ts)
+            mark.ts = _max_timestamp(rows, mark.ts, "sync/Cashflow/PaymentTerms")
             yield self._regroup(valid, removed=set(), quarantined=quarantined, bookmark=mark.dump())
         # One read of sync/Deleted serves both streams: account deletions go to the debtors.
         for by_type, cursor in self._deleted(mark.deleted):
             mark.deleted = cursor
             page = self._regroup({}, removed=set(by_type.get(DELETED_PAYMENT_TERM, [])), quarantined=[], bookmark=mark.dump())
             accounts = by_type.get(DELETED_ACCOUNT, [])
-            yield page.model_copy(update={"deleted_elsewhere": {"debtors": accounts}}) if accounts else page
+            if accounts:
+                gone = [*page.deleted_elsewhere.get("debtors", []), *accounts]
+                page = page.model_copy(update={"deleted_elsewhere": {"debtors": gone}})
+            yield page
 
     def _regroup(
         self,
@@ -352,9 +384,16 @@ class ExactAdapter:
             except (MappingError, ValueError, TypeError) as exc:
                 quarantined.append(Quarantined(stream="open_items", source_id=group, reason=str(exc), raw={"terms": present}))
         for term in changed.values():
-            payment = payment_from_settled_term(term, connection_id=self.connection_id)
+            try:
+                payment = payment_from_settled_term(term, connection_id=self.connection_id)
+            except (MappingError, ValueError, TypeError) as exc:  # one odd term never stops the sync
+                quarantined.append(_quarantine("payments", term, exc))
+                continue
             if payment is not None:
                 payments.append(payment)
+        accounts_of = {group_key(t): str(t.get("Account")) for t in known_removed.values() if isinstance(t, dict)}
+        added, removed_debtors = self._coverage(records, [accounts_of[g] for g in deleted if g in accounts_of], deleted,
+                                                state)
         return Page[OpenItem](
             records=records,
             quarantined=quarantined,
@@ -362,7 +401,52 @@ class ExactAdapter:
             payments=payments,
             state=state,
             bookmark=bookmark,
+            records_elsewhere={"debtors": added} if added else {},
+            deleted_elsewhere={"debtors": removed_debtors} if removed_debtors else {},
         )
+
+    def _coverage(
+        self, records: list[OpenItem], gone_accounts: list[str], gone_groups: list[str], state: dict[str, Any]
+    ) -> tuple[list[Debtor], list[str]]:
+        """Keep ``owes:<account>`` (the account's open items) current; an account that is not a customer
+        becomes a debtor when it starts to owe us and stops being one when its last open item closes.
+
+        Returns (debtors to store, debtor ids to remove); writes the changed keys into ``state``."""
+        touched: dict[str, dict[str, bool]] = {}
+        for item in records:
+            touched.setdefault(item.debtor_source_id, {})[item.source_id] = item.status == ItemStatus.OPEN
+        for account, group in zip(gone_accounts, gone_groups, strict=False):
+            touched.setdefault(account, {})[group] = False
+        if not touched:
+            return [], []
+        current = self.state.get_state(f"owes:{account}" for account in touched)
+        flipped: dict[str, bool] = {}
+        for account, changes in touched.items():
+            before = set(current.get(f"owes:{account}") or [])
+            after = set(before)
+            for group, is_open in changes.items():
+                (after.add if is_open else after.discard)(group)
+            if after != before:
+                state[f"owes:{account}"] = sorted(after) or None
+            if bool(after) != bool(before):
+                flipped[account] = bool(after)
+        if not flipped:
+            return [], []
+        parked = self.state.get_state(f"acct:{account}" for account in flipped)
+        added: list[Debtor] = []
+        removed: list[str] = []
+        for account, owes in sorted(flipped.items()):
+            row = parked.get(f"acct:{account}")
+            if not isinstance(row, dict):
+                continue  # a customer: a debtor whatever it owes
+            if not owes:
+                removed.append(account)
+                continue
+            try:
+                added.append(debtor_from_account(row, connection_id=self.connection_id, base_currency=self.base_currency))
+            except (MappingError, ValueError, TypeError):
+                continue  # the accounts stream quarantined it already
+        return added, removed
 
     def payments(self, since: str | None) -> Iterator[Page[Payment]]:
         """Exact reports payments as terms that get matched; they arrive with the open-items
@@ -479,6 +563,19 @@ DUNNING_NOTES: dict[ActionKind, str] = {
 def _exact_date(day: date) -> str:
     """Dates are written as ISO datetimes without offset (§2.5 filters; writes accept the same)."""
     return f"{day.isoformat()}T00:00:00"
+
+
+def can_owe_us(row: Mapping[str, Any]) -> bool:
+    """§6: a customer is an account with ``Status`` C or allowed for sales (``IsSales``). Suppliers,
+    prospects and accounts without a status are not, unless they have an open receivable (issue 16
+    point 3: a third of real accounts are not customers, and aging and letters must never list them)."""
+    status = str(row.get("Status") or "").strip().upper()
+    return status == "C" or row.get("IsSales") is True
+
+
+def _parked(row: Mapping[str, Any]) -> dict[str, Any]:
+    """What the adapter keeps of an account that is not a customer, to make it a debtor later."""
+    return {k: v for k, v in row.items() if k not in ("__metadata", "Timestamp") and not isinstance(v, dict)}
 
 
 def _quarantine(stream: str, row: Mapping[str, Any], exc: Exception) -> Quarantined:

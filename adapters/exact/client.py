@@ -13,8 +13,7 @@ from typing import Any
 import httpx
 
 from connector.auth import OAuthProfile
-from connector.errors import MappingError
-from connector.http import ApiClient, PackageHttp
+from connector.http import ApiClient, NextLinkGuard, PackageHttp
 from connector.ratelimit import Window
 
 #: §1.1: one host per country; a token is only valid on its own host.
@@ -96,16 +95,16 @@ EXACT_HTTP = PackageHttp(name="Exact Online", parse_rate_headers=parse_rate_head
 JSON_HEADERS = {"Accept": "application/json"}
 
 
-def _page(response: httpx.Response, endpoint: str) -> tuple[list[dict[str, Any]], str | None]:
-    """§2.2: ``{"d": {"results": [...], "__next": "..."}}`` → (rows, the next URL or None)."""
-    try:
-        payload = response.json()
-        d = payload["d"]
-        rows = d["results"] if isinstance(d, dict) and "results" in d else d
-    except (ValueError, KeyError, TypeError) as exc:
-        raise MappingError(f"Exact Online: {endpoint} answered something that is not an OData list") from exc
+def _page(response: httpx.Response) -> tuple[list[dict[str, Any]], str | None]:
+    """§2.2: ``{"d": {"results": [...], "__next": "..."}}`` → (rows, the next URL or None).
+
+    Anything else raises ``ValueError``, which :meth:`ApiClient.fetch` turns into a transient fault
+    (a maintenance page served with 200 is retried, never mapped; issue 16 point 2).
+    """
+    d = response.json()["d"]
+    rows = d["results"] if isinstance(d, dict) and "results" in d else d
     if not isinstance(rows, list):
-        raise MappingError(f"Exact Online: {endpoint} answered something that is not an OData list")
+        raise ValueError("not an OData list")
     next_url = d.get("__next") if isinstance(d, dict) else None
     return rows, str(next_url) if next_url else None
 
@@ -116,7 +115,9 @@ def odata_rows(
     """Pages of a verbose OData v2 list: yields (rows, is_last_page).
 
     §2.2/§2.3: follow ``__next`` verbatim until it is absent; page sequentially ("messages are queued
-    in a random order if you initiate parallel requests").
+    in a random order if you initiate parallel requests"). A ``__next`` that repeats a link already
+    followed stops the listing with :class:`~connector.errors.PagingError` (issue 15: a list that
+    ignored ``$skiptoken`` was followed forever at 60 calls a minute).
 
     With ``prefetch`` the request for the next page is sent while the caller still works on this one
     (one thread, so still one request in flight at a time and in order): the server's time and ours
@@ -124,21 +125,30 @@ def odata_rows(
     to the end (sync): a caller that stops early has caused one more call. At most two pages are in
     hand. Errors surface in the caller's thread, at the page they belong to.
     """
+    guard = NextLinkGuard("Exact Online", endpoint)
+    guard.start(url)
+
+    def fetch(page_url: str) -> tuple[list[dict[str, Any]], str | None]:
+        return api.fetch("GET", page_url, _page, endpoint=endpoint, headers=JSON_HEADERS)
+
+    def follow(next_url: str | None) -> str | None:
+        followed = guard.follow(next_url)
+        return None if followed is None else str(followed)
+
     if not prefetch:
         next_url: str | None = url
         while next_url:
-            rows, next_url = _page(api.get(next_url, endpoint=endpoint, headers=JSON_HEADERS), endpoint)
+            rows, next_url = fetch(next_url)
+            next_url = follow(next_url)
             yield rows, not next_url
         return
-
-    def fetch(page_url: str) -> tuple[list[dict[str, Any]], str | None]:
-        return _page(api.get(page_url, endpoint=endpoint, headers=JSON_HEADERS), endpoint)
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="exact-prefetch") as pool:
         pending: Future[tuple[list[dict[str, Any]], str | None]] | None = pool.submit(fetch, url)
         try:
             while pending is not None:
                 rows, next_url = pending.result()
+                next_url = follow(next_url)
                 pending = pool.submit(fetch, next_url) if next_url else None
                 yield rows, not next_url
         finally:

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from connector.errors import MappingError
 from connector.model import Debtor, DebtorKind, ItemKind, ItemStatus, Money, OpenItem, Payment, to_decimal
 
 _DATE_RE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
+#: §2.6: the time zone Exact's ``/Date()/`` values are written in.
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+_EPOCH = datetime(1970, 1, 1)
 
 #: §3.2 Status of a payment term: 20 open, 30 selected for collection, 40 collection processed,
 #: 50 matched (settled).
@@ -28,11 +33,14 @@ TRANSACTION_CASH_FLOW = 40
 
 
 def parse_datetime(value: Any) -> datetime | None:
-    """``/Date(1351209600000)/`` → aware datetime.
+    """``/Date(1351209600000)/`` → aware datetime (in UTC) of a Europe/Amsterdam wall-clock time.
 
-    §2.6 [UNVERIFIED]: the epoch may be Dutch local time written as if it were UTC. For date-only
-    fields (the ones that matter for dunning) that reading and plain UTC give the same date, so we
-    take the value as UTC and use only the date of date-only fields.
+    §2.6: Exact writes Dutch local time (CET/CEST) as if it were UTC: Airbyte's connector converts it
+    that way (AIRB ``_parse_item``), date-only values come at 00:00 of the epoch, and issue 16 point 4
+    asks for this reading. So the epoch is read as a wall-clock time in Amsterdam, which keeps modified
+    times right across daylight-saving changes. A value with an explicit offset (``/Date(ms+0100)/``,
+    the Microsoft JSON form) is a true UTC instant and read as such. Date-only fields give the same date
+    under either reading.
     """
     if value is None:
         return None
@@ -41,12 +49,52 @@ def parse_datetime(value: Any) -> datetime | None:
     match = _DATE_RE.match(value.strip())
     if not match:
         raise MappingError(f"not an Exact date: {value!r}")
-    return datetime.fromtimestamp(int(match.group(1)) / 1000, UTC)
+    millis = int(match.group(1))
+    if match.group(2):
+        return datetime.fromtimestamp(millis / 1000, UTC)
+    wall = _EPOCH + timedelta(milliseconds=millis)
+    # As a UTC instant: Python subtracts two datetimes of one zone by their wall clocks, which would be
+    # an hour off across a daylight-saving change.
+    return wall.replace(tzinfo=AMSTERDAM).astimezone(UTC)
 
 
 def parse_date(value: Any) -> date | None:
-    moment = parse_datetime(value)
-    return moment.date() if moment is not None else None
+    """The day of a date-only field: the Amsterdam date of the value (§2.6), which is the date of the
+    wall-clock time Exact writes (no time-zone arithmetic needed; cached, dates repeat a lot)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise MappingError(f"not an Exact date: {value!r}")
+    return _wall_date(value)
+
+
+@lru_cache(maxsize=65_536)
+def _wall_date(value: str) -> date:
+    match = _DATE_RE.match(value.strip())
+    if not match:
+        raise MappingError(f"not an Exact date: {value!r}")
+    if match.group(2):  # an explicit offset: a true UTC instant
+        return datetime.fromtimestamp(int(match.group(1)) / 1000, UTC).astimezone(AMSTERDAM).date()
+    return (_EPOCH + timedelta(milliseconds=int(match.group(1)))).date()
+
+
+def int64(value: Any) -> int | None:
+    """An ``Edm.Int64`` (``Timestamp``, ``HID``, §2.2 verbose OData v2) read from either form it travels in.
+
+    OData v2's verbose JSON writes Edm.Int64 (and Edm.Decimal) as JSON **strings**, so JavaScript loses no
+    digits, and several public Exact clients read ``Timestamp`` from a string (issue 16 point 1); our
+    sandbox and other servers send a number. Either is read; anything else is None. A trailing ``L``
+    (the URI literal form, §4 ``Timestamp gt 123L``) is tolerated."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        raw = value.strip()
+        raw = raw[:-1] if raw[-1:] in ("L", "l") else raw
+        if raw.lstrip("-").isdigit():
+            return int(raw)
+    return None
 
 
 def text(value: Any) -> str | None:

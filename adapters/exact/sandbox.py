@@ -7,7 +7,9 @@ Decisions where the reference leaves a choice (each also noted where it is imple
 
 * §1.4 early refresh (before 9.5 minutes): **401** ``{"error":"invalid_request","error_description":
   "Access Token not expired"}`` (the reason text is ossobv's quote of the docs; the error code is ours).
-* §1.3 the client secret is only taken from the form body; HTTP Basic is not accepted [UNVERIFIED].
+* §1.3 the client secret is taken from the form body (Exact's docs) or from HTTP Basic, which RFC 6749
+  §2.3.1 requires a token endpoint to accept and one public SDK sends (CPSDK); both at once is 400
+  ``invalid_request`` (RFC 6749 §5.2), a wrong Basic secret 401 ``invalid_client``.
   Only ``response_type=code`` is simulated (no implicit grant).
 * §1.4 a wrong client id or secret: 400 ``{"error":"invalid_request"}`` with no description (PQ#553).
   More than 200 token calls per client and user per UTC day: **429** ``{"error":"invalid_request",
@@ -22,6 +24,11 @@ Decisions where the reference leaves a choice (each also noted where it is imple
   :meth:`ExactSandbox.refuse`: every REST call (of one division, or of all) then answers **403** with that
   ``Reason`` header and an OData error body until :meth:`ExactSandbox.allow` [UNVERIFIED message texts].
 * §2.8 error budget: see :mod:`adapters.exact.sandbox_limits` (403 while blocked).
+* §8 ``Retry-After`` on a 429 (issue 16 point 6): the reference marks it [UNVERIFIED] ("one project's code
+  reads it, with no evidence that Exact sends it") and documents the ``X-RateLimit-(Minutely-)Reset``
+  headers instead. The sandbox takes that reading: a 429 carries the reset headers of the spent window
+  (epoch ms) and **no** ``Retry-After``. arconnect's client waits for the reset either way and would also
+  honour a ``Retry-After`` if Exact ever sent one (:func:`connector.http._retry_after`).
 * §2.4 ``$select`` is required (``$top=1`` also passes, as the error text says) on bulk and sync
   endpoints and on ``cashflow/Receivables``: otherwise 400 ``Please add a $select or a $top=1 statement
   to the query string.``. An unknown field in ``$select`` or ``$filter`` is a 400; ``$select=*`` counts
@@ -43,7 +50,7 @@ Decisions where the reference leaves a choice (each also noted where it is imple
 * Not simulated: ``$orderby``, ``$expand``, ``$count`` paths, webhooks, scopes, SyncTimestamp.
 
 Fault endpoint names (for ``sandbox.faults``) are the route names: ``"oauth2/token"``, ``"current/Me"``,
-``"system/Divisions"``, ``"hrm/Divisions"``, ``"crm/Accounts"``, ``"crm/Accounts(key)"``, ``"sync/CRM/Accounts"``,
+``"system/Divisions"``, ``"system/AllDivisions"``, ``"hrm/Divisions"``, ``"crm/Accounts"``, ``"crm/Accounts(key)"``, ``"sync/CRM/Accounts"``,
 ``"sync/Cashflow/PaymentTerms"``, ``"sync/Deleted"``, ``"read/financial/ReceivablesList"``,
 ``"bulk/Cashflow/Receivables"``, ``"cashflow/Receivables"``, ``"activities/CommunicationNotes"``,
 ``"activities/Tasks"``, ``"documents/Documents"``, ``"documents/DocumentAttachments"``,
@@ -78,8 +85,10 @@ from adapters.exact.sandbox_odata import (
     predicate,
     render,
 )
+from adapters.exact.sandbox_realism import EXPIRED_CHALLENGE, Realism, maintenance, realism_of, token_expires, vary_row
 from adapters.exact.sandbox_schema import (
     ACCOUNTS,
+    ALL_DIVISIONS,
     ATTACHMENTS,
     BULK_RECEIVABLES,
     DELETED,
@@ -108,6 +117,7 @@ from connector.sandbox import (
     TokenError,
     TokenIssuer,
     TokenRules,
+    client_authentication,
     consent_page,
     redirect_with,
     sandbox_parser,
@@ -115,7 +125,7 @@ from connector.sandbox import (
     serve_until_interrupted,
 )
 
-__all__ = ["DivisionSpec", "ExactSandbox", "UserSpec", "main", "serve_exact"]
+__all__ = ["DivisionSpec", "ExactSandbox", "Realism", "UserSpec", "main", "serve_exact"]
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 SELECT_REQUIRED = "Please add a $select or a $top=1 statement to the query string."
@@ -230,9 +240,13 @@ class ExactSandbox(SandboxApp):
         users: tuple[UserSpec, ...] = DEFAULT_USERS,
         today: date | None = None,
         token_daily_limit: int = 200,
+        realistic: bool | Realism = False,
     ) -> None:
         super().__init__(clock=clock)
         self.seed = seed
+        #: Issue 16 point 5: vary answers the way production does (see :mod:`adapters.exact.sandbox_realism`).
+        self.realism = realism_of(realistic)
+        self._gets = 0
         self.issuer = ExactTokenIssuer(EXACT_TOKEN_RULES, self.clock)
         self.limiter = RateLimiter(minutely_limit=minutely_limit, daily_limit=daily_limit)
         self.budget = ErrorBudget()
@@ -281,6 +295,7 @@ class ExactSandbox(SandboxApp):
         r("GET", "/api/v1/current/Me", self._me, "current/Me")
         r("GET", _DIV + "system/Divisions", self._divisions, "system/Divisions")
         r("GET", _DIV + "hrm/Divisions", self._hrm_divisions, "hrm/Divisions")
+        r("GET", _DIV + "system/AllDivisions", self._all_divisions, "system/AllDivisions")
         r("GET", _DIV + "crm/Accounts", self._accounts, "crm/Accounts")
         r("GET", _DIV + "crm/Accounts" + _KEY, self._account_get, "crm/Accounts(key)")
         r("PUT", _DIV + "crm/Accounts" + _KEY, self._account_put, "crm/Accounts(key)")
@@ -358,6 +373,13 @@ class ExactSandbox(SandboxApp):
         self._skip_budget = False
         if endpoint.startswith(("oauth2/", "_sandbox/")):
             return None  # OAuth has its own rules; _sandbox/ is the benchmark's control API, not Exact's
+        if self.realism is not None and request.method == "GET":
+            self._gets += 1
+            answer = maintenance(self.realism, self._gets)
+            if answer is not None:
+                return answer
+            if token_expires(self.realism, self._gets) and self.issuer.expire(request.bearer_token()):
+                return error_response(401, "The access token has expired.", {"WWW-Authenticate": EXPIRED_CHALLENGE})
         ctx = self._lookup(request)
         if ctx is None:
             # §2.8: 401 for a missing, invalid or expired token.
@@ -382,6 +404,7 @@ class ExactSandbox(SandboxApp):
             )
         exhausted = self.limiter.try_call(ctx.client_id, ctx.division, now)
         if exhausted is not None:
+            # §8: the spent window's reset headers and no Retry-After (see the module docstring).
             return error_response(
                 429, "API rate limit exceeded.", self.limiter.headers(ctx.client_id, ctx.division, now, only=exhausted)
             )
@@ -487,9 +510,13 @@ class ExactSandbox(SandboxApp):
         )
 
     def _token(self, request: Request) -> Response:
-        """§1.3/§1.4 POST /api/oauth2/token (form body, secret in the body)."""
+        """§1.3/§1.4 POST /api/oauth2/token: the secret in the form body (Exact's docs) or as HTTP Basic
+        (RFC 6749 §2.3.1 requires a token endpoint to accept it; issue 16 point 6), never both."""
         form = request.form()
-        client_id = form.get("client_id") or ""
+        try:
+            client_id, secret, method = client_authentication(request)
+        except TokenError as exc:
+            return _oauth_error(exc.status, exc.error, exc.description)
         grant_type = form.get("grant_type")
         if grant_type == "authorization_code":
             user = self.issuer.user_of_code(form.get("code") or "")
@@ -501,8 +528,14 @@ class ExactSandbox(SandboxApp):
         if self.token_calls[key] > self.token_daily_limit:
             return _oauth_error(429, "invalid_request", "Maximum number of token requests per day exceeded.")
         try:
-            self.issuer.check_client(client_id, form.get("client_secret") or "")
+            self.issuer.check_client(client_id, secret or "")
         except TokenError:
+            if method == "basic":
+                # RFC 6749 §5.2: a client that authenticated with the Authorization header gets 401
+                # invalid_client with a WWW-Authenticate challenge.
+                response = _oauth_error(401, "invalid_client")
+                response.headers["WWW-Authenticate"] = 'Basic realm="Exact Online"'
+                return response
             return _oauth_error(400, "invalid_request")  # PQ#553: no description
         try:
             if grant_type == "authorization_code":
@@ -599,6 +632,9 @@ class ExactSandbox(SandboxApp):
                 break
             page.append(row)
         d: dict[str, Any] = {"results": [render(row, fields, uri(row), entity.type_name) for row in page]}
+        if self.realism is not None:
+            selected = request.arg("$select") is not None
+            d["results"] = [vary_row(self.realism, r, entity.type_name, n, selected) for n, r in enumerate(d["results"])]
         self.rows_served[endpoint] += len(page)
         self._malform(endpoint, d["results"])
         if (request.arg("$inlinecount") or "") == "allpages" and count is not None:
@@ -752,34 +788,56 @@ class ExactSandbox(SandboxApp):
         return self._ok(request, {"results": [render(row, fields, uri, ME.type_name)]})
 
     def _divisions(self, request: Request, division: str, endpoint: str = "system/Divisions",
-                   entity: Entity = DIVISIONS) -> Response:
+                   entity: Entity = DIVISIONS, *, whole_licence: bool = False) -> Response:
+        """§1.5 the division lists, in ``Code`` order, 60 a page, ``$skiptoken=<last Code>`` (issue 15: the
+        token was ignored, so the first page came back forever with the same ``__next``).
+
+        ``system/Divisions`` and ``hrm/Divisions``: the divisions the user may reach (user card); the
+        sandbox is one licence, so the two lists hold the same rows. ``system/AllDivisions``: every
+        division of the licence, whatever the user card says. All three only list divisions ticked on
+        the consent screen (§1.5 "whatever the list says")."""
         ctx = self.ctx
         current = self._current_division(ctx.user, ctx.granted)
-        rows: list[Row] = []
-        for code in self._reachable(ctx.user, ctx.granted):
+        codes = sorted(c for c in self.divisions if c in ctx.granted) if whole_licence else sorted(
+            self._reachable(ctx.user, ctx.granted))
+        after = -1
+        token = request.arg("$skiptoken")
+        if token is not None:
+            match = re.fullmatch(r"(\d+)", token.strip())
+            if not match:
+                raise ODataError(400, f"Invalid $skiptoken '{token}'.")
+            after = int(match.group(1))
+        id_field = "HID" if entity is HRM_DIVISIONS else "Hid"  # §1.5: hrm/Divisions spells it HID
+
+        def row(code: int) -> Row:
             state = self.divisions[code]
             spec = state.spec
-            rows.append({
+            return {
                 "Code": code, "Description": spec.description, "Current": code == current,
-                "Hid": spec.hid if spec.hid is not None else code, "Status": 1, "IsMainDivision": code == current,
+                id_field: spec.hid if spec.hid is not None else code, "Status": 1, "IsMainDivision": code == current,
                 "IsDossierDivision": False, "Country": f"{spec.country:<3}", "Currency": spec.currency,
                 "DivisionMoveDate": state.move_date, "DivisionHRLinkUnlinkDate": state.hr_link_date,
                 "Customer": state.gen.guid("customer"), "CustomerCode": pad_code_str(code),
                 "CustomerName": spec.description, "VATNumber": None,
                 "Created": datetime(2015, 1, 1, tzinfo=UTC), "Modified": state.move_date or datetime(2015, 1, 1, tzinfo=UTC),
-            })
+            }
+
         fields = self._fields(request, entity, required=False)
         expr = self._filter(request, entity, entity.names)
         test = predicate(expr, entity.guid_fields)
         base = self._base(request, division) + endpoint
-        return self._page(request, endpoint, (r for r in rows if test(r)), size=PAGE_REGULAR,
-                          fields=fields, entity=entity, uri=lambda r: f"{base}({r['Code']})",
-                          token=lambda r: str(r["Code"]), count=lambda: sum(1 for r in rows if test(r)))
+        return self._page(request, endpoint, (r for r in map(row, codes) if r["Code"] > after and test(r)),
+                          size=PAGE_REGULAR, fields=fields, entity=entity, uri=lambda r: f"{base}({r['Code']})",
+                          token=lambda r: str(r["Code"]), count=lambda: sum(1 for r in map(row, codes) if test(r)))
 
     def _hrm_divisions(self, request: Request, division: str) -> Response:
         """§1.5 ``hrm/Divisions``: one licence (the sandbox has one) and the divisions the user may reach and
         ticked; the same rows as ``system/Divisions`` in the narrower ``HRM_DIVISIONS`` shape."""
         return self._divisions(request, division, "hrm/Divisions", HRM_DIVISIONS)
+
+    def _all_divisions(self, request: Request, division: str) -> Response:
+        """§1.5 ``system/AllDivisions``: "all divisions of one licence", in the ``system/Divisions`` shape."""
+        return self._divisions(request, division, "system/AllDivisions", ALL_DIVISIONS, whole_licence=True)
 
     def _accounts(self, request: Request, division: str) -> Response:
         state = self.division(division)
@@ -1086,13 +1144,14 @@ def _coerce(name: str, edm: str, value: Any) -> Any:
         if not isinstance(value, str):
             raise bad
         match = _DATE_RE.match(value)
-        if match:
-            return datetime.fromtimestamp(int(match.group(1)) / 1000, UTC)
+        if match:  # §2.6: Amsterdam wall-clock time written as if UTC
+            wall = datetime.fromtimestamp(int(match.group(1)) / 1000, UTC).replace(tzinfo=None)
+            return wall.replace(tzinfo=AMSTERDAM)
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError as exc:
             raise bad from exc
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=AMSTERDAM)
     if not isinstance(value, str):
         raise bad
     return value
@@ -1117,7 +1176,7 @@ SIZES: dict[str, tuple[DivisionSpec, ...]] = {
 
 def build_exact(
     seed: int = 42, size: str = "small", clock: SandboxClock | None = None, *, minutely_limit: int = 60,
-    daily_limit: int = 5000,
+    daily_limit: int = 5000, realistic: bool | Realism = False,
 ) -> ExactSandbox:
     """A sandbox of a named size, or of ``size`` payment terms in one division (benchmarks).
 
@@ -1132,7 +1191,7 @@ def build_exact(
     else:
         raise ValueError(f"size must be one of {', '.join(SIZES)} or a number of payment terms")
     app = ExactSandbox(seed=seed, divisions=divisions, clock=clock, minutely_limit=minutely_limit,
-                       daily_limit=daily_limit)
+                       daily_limit=daily_limit, realistic=realistic)
     from adapters.exact.sandbox_admin import install
 
     install(app)
@@ -1149,9 +1208,10 @@ def serve_exact(
     *,
     minutely_limit: int = 60,
     daily_limit: int = 5000,
+    realistic: bool | Realism = False,
 ) -> RunningServer:
     """Serve an Exact sandbox on 127.0.0.1:``port`` (0 picks a free port) with one registered app."""
-    app = build_exact(seed, size, minutely_limit=minutely_limit, daily_limit=daily_limit)
+    app = build_exact(seed, size, minutely_limit=minutely_limit, daily_limit=daily_limit, realistic=realistic)
     app.register_client(client_id, client_secret, redirect_uri)
     return serve(app, port=port)
 

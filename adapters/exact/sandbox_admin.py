@@ -40,7 +40,7 @@ def _settled(term: dict[str, Any]) -> bool:
 def common_model_truth(app: ExactSandbox, division: int) -> dict[str, Any]:
     """The division as the common model should hold it after a complete sync, from the sandbox's state.
 
-    * ``debtors``: every account ID;
+    * ``debtors``: the IDs of accounts that can owe us: customers and any account with an open receivable;
     * ``items``: every receivable transaction (terms grouped on ``TransactionEntryID``, §5) → its open
       amount in the transaction currency, owed positive (a credit note or receipt negative), 0 when all
       its terms are paid;
@@ -64,8 +64,13 @@ def common_model_truth(app: ExactSandbox, division: int) -> dict[str, Any]:
         else:
             items[group] += sign * abs(Decimal(str(term["AmountFC"])))
             open_groups.add(group)
+    owing = {str(t["Account"]) for t in app.open_terms(division)}
     return {
-        "debtors": sorted(str(a["ID"]) for a in app.accounts(division)),
+        # Issue 16 point 3: customers (Status C or IsSales), and any other account with an open receivable.
+        "debtors": sorted(
+            str(a["ID"]) for a in app.accounts(division)
+            if str(a.get("Status") or "").strip() == "C" or a.get("IsSales") is True or str(a["ID"]) in owing
+        ),
         "items": {k: str(v) for k, v in sorted(items.items())},
         "open_items": {k: str(items[k]) for k in sorted(open_groups)},
         "payments": sorted(payments),

@@ -26,9 +26,13 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from adapters.exact.sandbox_schema import ENTITY_TYPE_ACCOUNTS, ENTITY_TYPE_PAYMENT_TERMS
 from connector.sandbox import DataGenerator, FakeParty
+
+#: §2.6: Exact's times are Dutch local time.
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 Row = dict[str, Any]
 
@@ -73,7 +77,8 @@ def money(value: Any) -> Decimal:
 
 
 def midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+    """Date-only values (§2.6): 00:00 of the day in Amsterdam, the zone Exact writes its times in."""
+    return datetime(day.year, day.month, day.day, tzinfo=AMSTERDAM)
 
 
 class Table:

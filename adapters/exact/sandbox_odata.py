@@ -3,11 +3,11 @@
 Everything here follows docs/reference/exact.md §2 (request conventions):
 
 * §2.2 envelopes ``{"d": {"results": [...], "__next": "..."}}`` / ``{"d": {...}}`` with ``__metadata``;
-* §2.5 ``$filter`` literals: ``guid'…'``, ``datetime'…'`` (no offset, taken as UTC), Int64 with ``L``,
+* §2.5 ``$filter`` literals: ``guid'…'``, ``datetime'…'`` (no offset: Amsterdam time, §2.6), Int64 with ``L``,
   strings in single quotes, booleans, ``trim(Field)``; operators eq/ne/gt/ge/lt/le, ``and``/``or``/``not``
   and parentheses. Navigation filters and field-to-field comparisons are not supported (§2.5) and
   answer 400;
-* §2.6 dates as ``/Date(epoch ms)/``;
+* §2.6 dates as ``/Date(epoch ms)/`` of the Amsterdam wall-clock time;
 * §2.8 error bodies ``{"error":{"code":"","message":{"lang":"","value":"…"}}}``.
 
 Amounts are ``Decimal`` inside the sandbox and written as JSON numbers exactly as the decimal reads
@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
 
 from connector.sandbox import Response
 
@@ -52,11 +53,19 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
 # --------------------------------------------------------------------------- values on the wire
 
 
+#: §2.6: Exact writes Dutch local time as if it were UTC (AIRB; issue 16 point 4).
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+
 def epoch_ms(moment: datetime | date) -> int:
-    """§2.6: date-only values are 00:00 UTC of that date."""
+    """§2.6: the wall-clock time in Amsterdam, written as if it were UTC; date-only values are 00:00 of that
+    date (a ``date``, or a datetime at midnight in Amsterdam, comes out as 00:00Z of the same day)."""
     if not isinstance(moment, datetime):
         moment = datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
+    elif moment.tzinfo is not None:
+        wall = moment.astimezone(AMSTERDAM).replace(tzinfo=UTC)
+        return int(wall.timestamp() * 1000)
+    return int(moment.replace(tzinfo=UTC).timestamp() * 1000)
 
 
 def odata_date(moment: datetime | date) -> str:
@@ -106,7 +115,7 @@ def _atom_value(name: str, value: Any) -> str:
     if isinstance(value, bool):
         text = "true" if value else "false"
     elif isinstance(value, datetime):
-        text = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        text = value.astimezone(AMSTERDAM).strftime("%Y-%m-%dT%H:%M:%S")  # §2.6 local time
     elif isinstance(value, date):
         text = f"{value.isoformat()}T00:00:00"
     else:
@@ -222,8 +231,9 @@ def _parse_datetime_literal(text: str) -> datetime:
     except ValueError as exc:
         raise ODataError(400, f"Unrecognized 'Edm.DateTime' literal 'datetime'{text}''.") from exc
     if parsed.tzinfo is None:
-        # §2.6 [UNVERIFIED time zone]: the sandbox reads literals without offset as UTC.
-        parsed = parsed.replace(tzinfo=UTC)
+        # §2.6: Airbyte sends ``Modified`` filters in Dutch local time without an offset; the sandbox reads
+        # literals without offset as Amsterdam local time, the same zone its dates are written in.
+        parsed = parsed.replace(tzinfo=AMSTERDAM)
     return parsed.astimezone(UTC)
 
 
@@ -371,7 +381,7 @@ def _comparable(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+        return datetime(value.year, value.month, value.day, tzinfo=AMSTERDAM)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return Decimal(value)
     if isinstance(value, str):

@@ -175,13 +175,18 @@ DIVISIONS = Entity(
     key="Code",
 )
 
+#: §1.5 ``system/AllDivisions``: "all divisions of one licence"; the ``system/Divisions`` fields [UNVERIFIED
+#: type name; the reference gives no field list of its own].
+ALL_DIVISIONS = Entity("Exact.Web.Api.System.AllDivision", dict(DIVISIONS.fields), key="Code")
+
 #: §1.5 ``hrm/Divisions``: "restricted to one licence and to divisions the user may reach". The reference
-#: names only ``Code`` (the URL number) and ``Description`` (ossobv's ``$select=Code,Description``); the
-#: other fields mirror ``system/Divisions`` [UNVERIFIED field list and type name].
+#: names ``Code`` (the URL number) and ``Description`` (ossobv's ``$select=Code,Description``); Exact's
+#: documentation spells the customer's number ``HID`` here, not ``Hid`` as on ``system/Divisions`` (issue 16
+#: point 6); the other fields mirror ``system/Divisions`` [UNVERIFIED field list and type name].
 HRM_DIVISIONS = Entity(
     "Exact.Web.Api.Models.HRM.Division",
     {
-        "Code": I32, "Description": STR, "Hid": I64, "Status": I16, "Country": STR, "Currency": STR,
+        "Code": I32, "Description": STR, "HID": I64, "Status": I16, "Country": STR, "Currency": STR,
         "Customer": GUID, "CustomerCode": STR, "CustomerName": STR, "VATNumber": STR, "Created": DT, "Modified": DT,
     },
     key="Code",

@@ -53,6 +53,15 @@ def _serve_sandbox(port: int, seed: int, size: str, client_id: str, client_secre
     return serve_moneybird(port, seed, size, client_id, client_secret, redirect_uri)
 
 
+def _serve_sandbox_for_demo(port: int, seed: int, size: str, client_id: str, client_secret: str,
+                            redirect_uri: str) -> RunningServer:
+    from adapters.moneybird.sandbox import serve_moneybird
+    from adapters.moneybird.sandbox_realism import Realism
+
+    # Issue 16 point 5: realistic, all but the null e-mail addresses (see adapters/exact/__init__.py).
+    return serve_moneybird(port, seed, size, client_id, client_secret, redirect_uri, realistic=Realism(nulls=False))
+
+
 PACKAGE = PackageSpec(
     name="moneybird",
     title="Moneybird",
@@ -66,7 +75,8 @@ PACKAGE = PackageSpec(
     plan_warnings=_plan_warnings,
     capabilities=MoneybirdAdapter.capabilities,
     sandbox=SandboxSpec(serve=_serve_sandbox, default_port=8767,
-                        size_help="small, medium, large or a number of sales invoices"),
+                        size_help="small, medium, large or a number of sales invoices",
+                        serve_for_demo=_serve_sandbox_for_demo),
 )
 
 __all__ = ["PACKAGE", "MoneybirdAdapter", "limitations"]

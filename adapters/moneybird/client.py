@@ -15,7 +15,7 @@ import httpx
 
 from connector.auth import OAuthProfile
 from connector.errors import MappingError, RateLimited
-from connector.http import ApiClient, PackageHttp
+from connector.http import ApiClient, NextLinkGuard, PackageHttp
 from connector.ratelimit import Window
 from connector.retry import RetryPolicy
 
@@ -127,6 +127,14 @@ MONEYBIRD_HTTP = PackageHttp(
 JSON_HEADERS = {"Accept": "application/json"}
 
 
+def _next_link(response: httpx.Response) -> str | None:
+    """The ``rel="next"`` target of an RFC 8288 ``Link`` header, or None."""
+    for link in response.links.values():
+        if link.get("rel") == "next" and link.get("url"):
+            return str(link["url"])
+    return None
+
+
 class MoneybirdClient:
     """JSON calls on one administration: ``/api/v2/{administration_id}/{path}.json``."""
 
@@ -179,10 +187,25 @@ class MoneybirdClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def get_list(self, path: str, endpoint: str, params: dict[str, str] | None = None) -> list[dict[str, Any]]:
-        rows = self.get(path, endpoint, params)
-        if not isinstance(rows, list):
-            raise MappingError(f"Moneybird: {endpoint} answered something that is not a list")
-        return [row for row in rows if isinstance(row, dict)]
+        """A JSON list, every page of it: §4 Pagination, list endpoints answer a ``Link`` header with
+        ``rel="next"`` while more pages follow (PICQER follows it); lists that do not page send none.
+
+        A next link that repeats one already followed stops with :class:`~connector.errors.PagingError`
+        after that one repeat (issue 15 point 1), never a loop at the rate limit."""
+        guard = NextLinkGuard("Moneybird", endpoint)
+        url: str | None = self.url(path)
+        guard.start(url)
+        query: dict[str, str] | None = params
+        result: list[dict[str, Any]] = []
+        while url is not None:
+            response = self.api.get(url, endpoint=endpoint, params=query, headers=JSON_HEADERS)
+            rows = self._json(response, endpoint)
+            if not isinstance(rows, list):
+                raise MappingError(f"Moneybird: {endpoint} answered something that is not a list")
+            result.extend(row for row in rows if isinstance(row, dict))
+            followed = guard.follow(_next_link(response))
+            url, query = (None if followed is None else str(followed)), None  # the link carries the query
+        return result
 
     def versions(self, resource: str, params: dict[str, str] | None = None) -> dict[str, int]:
         """§5: ``GET /{resource}/synchronization`` → ``[{id, version}]`` (no paging), as id → version."""
@@ -198,7 +221,8 @@ class MoneybirdClient:
     def fetch(self, resource: str, ids: Sequence[str]) -> Iterator[tuple[list[str], list[dict[str, Any]]]]:
         """§5: ``POST /{resource}/synchronization`` with at most 100 ids per call; yields
         (the ids asked, the records returned) per call. Ids go as strings (§1: bigints lose
-        precision through float)."""
+        precision through float). It cannot loop: the batches are cut from the id list read
+        once, so it makes exactly ceil(len(ids) / 100) calls whatever the answers hold (issue 15)."""
         endpoint = f"{resource}/synchronization"
         for start in range(0, len(ids), SYNC_BATCH):
             asked = list(ids[start:start + SYNC_BATCH])

@@ -43,7 +43,6 @@ Fault endpoint names are the route names, e.g. ``"administrations"``, ``"contact
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
@@ -83,6 +82,15 @@ from adapters.moneybird.sandbox_query import (
     paging,
     parse_invoice_filter,
 )
+from adapters.moneybird.sandbox_realism import (
+    EXPIRED_CHALLENGE,
+    Realism,
+    maintenance,
+    realism_of,
+    token_expires,
+    vary_contact,
+    vary_invoice,
+)
 from adapters.moneybird.sandbox_render import (
     administration_json,
     contact_json,
@@ -105,6 +113,7 @@ from connector.sandbox import (
     SandboxApp,
     SandboxClock,
     TokenError,
+    client_authentication,
     consent_page,
     redirect_with,
     sandbox_parser,
@@ -166,9 +175,13 @@ class MoneybirdSandbox(SandboxApp):
         window_seconds: int = 300,
         access_lifetime: int | None = None,
         rotate_refresh: bool = True,
+        realistic: bool | Realism = False,
     ) -> None:
         super().__init__(clock=clock)
         self.seed = seed
+        #: Issue 16 point 5: vary answers the way production does (:mod:`adapters.moneybird.sandbox_realism`).
+        self.realism = realism_of(realistic)
+        self._gets = 0
         anchor = self.today()
         self.admins: dict[str, AdminState] = {
             spec.id: AdminState(spec, number + 1, seed, anchor) for number, spec in enumerate(administrations)
@@ -291,6 +304,15 @@ class MoneybirdSandbox(SandboxApp):
         if not request.path.startswith("/api/"):
             return None
         token = request.bearer_token()
+        if self.realism is not None and (request.method == "GET" or request.path.endswith("/synchronization.json")):
+            # Reads only (a synchronization POST reads too): a write met by a maintenance page is not retried.
+            self._gets += 1
+            answer = maintenance(self.realism, self._gets)
+            if answer is not None:
+                return answer
+            if token_expires(self.realism, self._gets) and self.issuer.expire(token):
+                return Response.json({"error": "Invalid access token", "symbolic": {"access_token": "expired"}},
+                                     status=401, headers={"WWW-Authenticate": EXPIRED_CHALLENGE})
         if self.issuer.user_for(token) is None or token is None:
             return Response.json({"error": "Invalid access token", "symbolic": {"access_token": "invalid"}},
                                  status=401, headers={"WWW-Authenticate": 'Bearer realm="Moneybird", error="invalid_token"'})
@@ -374,13 +396,10 @@ class MoneybirdSandbox(SandboxApp):
 
     def _token(self, request: Request) -> Response:
         form = request.form()
-        client_id, secret = form.get("client_id"), form.get("client_secret")
-        auth = request.header("authorization") or ""
-        if auth.lower().startswith("basic "):
-            try:
-                client_id, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
-            except ValueError:
-                return token_error(401, "invalid_client", INVALID_CLIENT)
+        try:  # RFC 6749 §2.3.1: form body or HTTP Basic, never both
+            client_id, secret, _ = client_authentication(request)
+        except TokenError as exc:
+            return token_error(400, exc.error, exc.description or INVALID_CLIENT)
         try:
             self.issuer.check_client(client_id, secret or "")
         except TokenError:
@@ -442,7 +461,11 @@ class MoneybirdSandbox(SandboxApp):
                 continue
             matches.append(rec)
         chunk = matches[(page - 1) * per_page: page * per_page]
-        return self._paged([contact_json(admin, rec) for rec in chunk], request, page, per_page, len(matches))
+        return self._paged([self._vary_contact(contact_json(admin, rec)) for rec in chunk], request, page, per_page,
+                           len(matches))
+
+    def _vary_contact(self, contact: dict[str, Any]) -> dict[str, Any]:
+        return contact if self.realism is None else vary_contact(self.realism, contact)
 
     def _paged(self, rows: list[Any], request: Request, page: int, per_page: int, total: int) -> Response:
         link = link_header(request.base_url + request.path, request.query, page, per_page, total)
@@ -475,7 +498,7 @@ class MoneybirdSandbox(SandboxApp):
             index = admin.index_of(KIND_CONTACT, ident)
             rec = None if index is None else admin.contact(index)
             if rec is not None:
-                rows.append(contact_json(admin, rec))
+                rows.append(self._vary_contact(contact_json(admin, rec)))
         return rows
 
     def _contact_get(self, request: Request, admin: AdminState, id: str) -> Any:
@@ -580,7 +603,10 @@ class MoneybirdSandbox(SandboxApp):
     def _render_list(self, admin: AdminState, recs: list[InvoiceRec], endpoint: str) -> list[dict[str, Any]]:
         today = self.today()
         bad = bool(recs) and self.faults.take(endpoint, ("malformed",)) is not None
-        return [invoice_json(admin, rec, today, malformed=bad and n == 0) for n, rec in enumerate(recs)]
+        rows = [invoice_json(admin, rec, today, malformed=bad and n == 0) for n, rec in enumerate(recs)]
+        if self.realism is not None:
+            rows = [vary_invoice(self.realism, row) for row in rows]
+        return rows
 
     def _invoices(self, request: Request, admin: AdminState) -> Response:
         flt = parse_invoice_filter(request.arg("filter"), self.today(), defaults=True)
@@ -934,13 +960,13 @@ def payment_index_hint(admin: AdminState, payment_id: str) -> int | None:
     return index // 4
 
 
-def build_moneybird(seed: int = 42, size: str = "small") -> MoneybirdSandbox:
+def build_moneybird(seed: int = 42, size: str = "small", *, realistic: bool | Realism = False) -> MoneybirdSandbox:
     if size == "small":
-        return MoneybirdSandbox.small(seed)
+        return MoneybirdSandbox.small(seed, realistic=realistic)
     count = {"medium": 10_000, "large": 100_000}.get(size)
     if count is None:
         count = int(size)
-    return MoneybirdSandbox(seed=seed, administrations=(
+    return MoneybirdSandbox(seed=seed, realistic=realistic, administrations=(
         AdministrationSpec(id="123456789012345678", name="Parkietje B.V.", contacts=max(40, count // 4),
                            invoices=count),))
 
@@ -952,9 +978,11 @@ def serve_moneybird(
     client_id: str = "arconnect-demo",
     client_secret: str = "demo-secret",
     redirect_uri: str = "http://127.0.0.1:8765/callback",
+    *,
+    realistic: bool | Realism = False,
 ) -> RunningServer:
     """Serve a Moneybird sandbox on 127.0.0.1:``port`` (0 picks a free port) with one registered app."""
-    app = build_moneybird(seed, size)
+    app = build_moneybird(seed, size, realistic=realistic)
     app.register_client(client_id, client_secret, redirect_uri)
     return serve(app, port=port)
 

@@ -34,6 +34,7 @@ from connector.actions.planning import PlanResult, plan_connection, rules_path
 from connector.actions.rebuild import needs_rebuild, rebuild_journal
 from connector.auth import open_secret_store
 from connector.errors import ArconnectError, JournalUnchecked, ReauthRequired
+from connector.escaping import NAME_LIMIT, for_markup
 from connector.model import ApplyOutcome, PlannedAction
 from connector.packages import package_spec
 from connector.store import Store
@@ -170,7 +171,8 @@ def apply_connection(
             _warn(console, confirmed.warnings)
             if confirmed.actions:
                 if console is not None:
-                    console.print(plan_table(connection.name, confirmed.actions))
+                    names = debtor_names(store, connection.name, confirmed.actions)
+                    console.print(plan_table(connection.name, confirmed.actions, names))
                 import typer
 
                 if not typer.confirm(f"Apply these {len(confirmed.actions)} action(s) to {connection.name}?", default=False):
@@ -193,10 +195,7 @@ def apply_connection(
             if not actions:
                 result.report = DispatchReport()
                 return result
-            wanted = {a.debtor_source_id for a in actions}
-            result.debtor_names = {
-                d.source_id: f"{d.code or ''} {d.name}".strip() for d in store.debtors(connection.name) if d.source_id in wanted
-            }
+            result.debtor_names = debtor_names(store, connection.name, actions)
             credential = config.credential(connection.credential)
             run_id = store.run_started(connection.name, "apply")
             calls = 0
@@ -220,10 +219,38 @@ def apply_connection(
                 store.run_finished(run_id, "failed", result.counts(), api_calls=calls, error=str(exc))
                 raise
             outcome = "ok" if result.failed == 0 else "partial"
-            store.run_finished(run_id, outcome, result.counts(), api_calls=calls)
+            # A partial run names what failed, for whom and why: `arconnect status` shows it.
+            store.run_finished(run_id, outcome, result.counts(), api_calls=calls, error=failure_summary(result) or None)
             return result
     finally:
         store.close()
+
+
+def debtor_names(store: Any, connection: str, actions: Sequence[PlannedAction]) -> dict[str, str]:
+    """Debtor source id → "code name" of the debtors in ``actions``."""
+    wanted = {a.debtor_source_id for a in actions}
+    return {d.source_id: f"{d.code or ''} {d.name}".strip() for d in store.debtors(connection) if d.source_id in wanted}
+
+
+def failures(result: ApplyRunResult) -> list[str]:
+    """One line per failed effect: the debtor by name, the action and effect, and the reason."""
+    lines = []
+    for item in result.results:
+        if item.outcome != ApplyOutcome.FAILED:
+            continue
+        who = result.debtor_names.get(item.action.debtor_source_id, item.action.debtor_source_id)
+        what = item.action.kind.value + (f" {item.effect.value}" if item.effect else "")
+        lines.append(f"{who}: {what}: {item.reason or 'failed'}")
+    return lines
+
+
+def failure_summary(result: ApplyRunResult, show: int = 5) -> str:
+    """The failed effects of a run in one line (the first ``show`` of them), for the run record."""
+    lines = failures(result)
+    if not lines:
+        return ""
+    more = f"; and {len(lines) - show} more" if len(lines) > show else ""
+    return f"{len(lines)} effect(s) failed: " + "; ".join(lines[:show]) + more
 
 
 def ensure_journal(config: cfg.Config, connection: cfg.ConnectionConfig, store: Store) -> int:
@@ -248,26 +275,29 @@ def ensure_journal(config: cfg.Config, connection: cfg.ConnectionConfig, store: 
 def _warn(console: Console | None, warnings: Sequence[str]) -> None:
     if console is not None:
         for warning in warnings:
-            console.print(f"[yellow]warning[/yellow]: {warning}", highlight=False)
+            console.print(f"[yellow]warning[/yellow]: {for_markup(warning)}", highlight=False)
 
 
 # --------------------------------------------------------------------------- presentation
 
 
-def plan_table(connection: str, actions: Sequence[PlannedAction]) -> Table:
-    table = Table(title=f"Plan {connection}")
+def plan_table(connection: str, actions: Sequence[PlannedAction], debtor_names: dict[str, str] | None = None) -> Table:
+    """The plan a person confirms: debtors by code and name (their source id only when unknown)."""
+    names = debtor_names or {}
+    table = Table(title=for_markup(f"Plan {connection}"))
     for column in ("debtor", "step", "action", "channel", "amount", "why"):
         table.add_column(column, justify="right" if column == "amount" else "left")
     for action in actions:
         table.add_row(
-            action.debtor_source_id[:36], action.step or "-", action.kind.value, action.channel or "-",
-            str(action.amount) if action.amount else "-", action.reason,
+            for_markup(names.get(action.debtor_source_id, action.debtor_source_id), NAME_LIMIT),
+            for_markup(action.step or "-"), action.kind.value, action.channel or "-",
+            str(action.amount) if action.amount else "-", for_markup(action.reason),
         )
     return table
 
 
 def results_table(result: ApplyRunResult) -> Table:
-    table = Table(title=f"Applied {result.connection} on {result.run_date.isoformat()}")
+    table = Table(title=for_markup(f"Applied {result.connection} on {result.run_date.isoformat()}"))
     for column in ("debtor", "action", "effect", "outcome", "reference / reason"):
         table.add_column(column)
     for item in result.results:
@@ -276,8 +306,8 @@ def results_table(result: ApplyRunResult) -> Table:
         if item.outcome == ApplyOutcome.DONE and item.remote_reference:
             detail = item.remote_reference
         table.add_row(
-            result.debtor_names.get(item.action.debtor_source_id, item.action.debtor_source_id)[:32],
-            item.action.kind.value, item.effect.value if item.effect else "-", outcome, detail[:80],
+            for_markup(result.debtor_names.get(item.action.debtor_source_id, item.action.debtor_source_id), 32),
+            item.action.kind.value, item.effect.value if item.effect else "-", outcome, for_markup(detail, 80),
         )
     return table
 
@@ -288,7 +318,7 @@ def effects_table(result: ApplyRunResult) -> Table:
         (item.action.kind.value, item.effect.value if item.effect else "-", item.outcome.value if item.outcome else "skipped")
         for item in result.results
     )
-    table = Table(title=f"Applied {result.connection} on {result.run_date.isoformat()}")
+    table = Table(title=for_markup(f"Applied {result.connection} on {result.run_date.isoformat()}"))
     for column in ("action", "effect", "outcome", "count"):
         table.add_column(column, justify="right" if column == "count" else "left")
     for (kind, effect, outcome), count in sorted(counts.items()):

@@ -37,6 +37,7 @@ reminders, the call list, the hand-over file. arconnect never lifts a block it d
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -44,7 +45,14 @@ from functools import partial
 from pathlib import Path
 
 from connector.actions.channels import calls, handover, outbox
-from connector.actions.channels.email import DeliveryUncertain, MailNotSent, SmtpSender, build_message
+from connector.actions.channels.email import (
+    DeliveryUncertain,
+    InvalidAddress,
+    MailNotSent,
+    SmtpSender,
+    build_message,
+    checked_address,
+)
 from connector.actions.writeback import FINAL_STATES, apply_actions
 from connector.errors import ArconnectError, ConfigError, ReauthRequired, UnsupportedAction
 from connector.model import ActionKind, ApplyOutcome, ApplyResult, Debtor, DebtorKind, PlannedAction
@@ -53,6 +61,8 @@ from connector.store import Store
 from rules.letters import LANGUAGES, CreditorFacts, LetterError, RenderedLetter, context_for, render
 
 MANUAL_CHECK = "manual check:"
+
+log = logging.getLogger(__name__)
 
 
 class Effect(StrEnum):
@@ -193,7 +203,7 @@ class Dispatcher:
         return report
 
     def _single(self, action: PlannedAction, report: DispatchReport) -> None:
-        result = apply_actions([action], self.store, self._package)
+        result = apply_actions([action], self.store, partial(self._guarded, self._package))
         _, outcome = result.results[0]
         if outcome is None:
             report.skipped += 1
@@ -233,7 +243,7 @@ class Dispatcher:
             elif effect in DELIVERIES and problem is not None:
                 run = partial(_failed, problem)
             try:
-                applied = apply_actions([sub], self.store, run)
+                applied = apply_actions([sub], self.store, partial(self._guarded, run))
             except ReauthRequired:
                 self.store.journal_finish(action.idempotency_key, ApplyResult(outcome=ApplyOutcome.FAILED, reason="re-link needed"))
                 raise
@@ -268,6 +278,9 @@ class Dispatcher:
             self._letter(action)
         except LetterProblem as exc:
             return str(exc)
+        except Exception as exc:  # odd data in the letter: this step fails alone, the run goes on
+            log.debug("letter for %s failed unexpectedly", action.idempotency_key, exc_info=True)
+            return f"the letter cannot be made: unexpected {type(exc).__name__}: {exc}"
         if Effect.EMAIL not in effects:
             return None
         if self.channels.mail is None:
@@ -275,6 +288,11 @@ class Dispatcher:
         debtor = self._debtor(action)
         if not (debtor and debtor.emails):
             return "the debtor has no e-mail address; add one in the package"
+        try:  # package data: an address with a line break or a comma is never used (nor recorded as sent)
+            for address in debtor.emails:
+                checked_address(address)
+        except InvalidAddress as exc:
+            return str(exc)
         return None
 
     # ------------------------------------------------------------------ effects
@@ -290,6 +308,17 @@ class Dispatcher:
         if effect == Effect.TASK:
             update["kind"] = ActionKind.CALL_TASK
         return action.model_copy(update=update)
+
+    def _guarded(self, run: Callable[[PlannedAction], ApplyResult], action: PlannedAction) -> ApplyResult:
+        """``run(action)``; an unexpected error fails this effect alone, never the run (one odd
+        debtor never stops the others). Errors of the tree pass through to :func:`apply_actions`."""
+        try:
+            return run(action)
+        except ArconnectError:
+            raise
+        except Exception as exc:
+            log.debug("effect %s failed unexpectedly", action.idempotency_key, exc_info=True)
+            raise EffectFailed(f"unexpected {type(exc).__name__}: {exc}") from None
 
     def _run_effect(self, effect: Effect, action: PlannedAction) -> ApplyResult:
         if effect == Effect.EMAIL:
@@ -346,6 +375,10 @@ class Dispatcher:
         to = list(debtor.emails) if debtor else []
         if not to:
             return ApplyResult(outcome=ApplyOutcome.FAILED, reason="the debtor has no e-mail address; add one in the package")
+        try:  # before anything is handed to the server: a bad address is "not sent", never "uncertain"
+            to = [checked_address(address) for address in to]
+        except InvalidAddress as exc:
+            return ApplyResult(outcome=ApplyOutcome.FAILED, reason=str(exc))
         message = build_message(
             self._letter(action), sender=sender.settings.sender, sender_name=self.channels.sender_name or self.creditor.name,
             to=to, idempotency_key=action.idempotency_key,
@@ -356,6 +389,9 @@ class Dispatcher:
             return ApplyResult(outcome=ApplyOutcome.FAILED, reason=str(exc))
         except DeliveryUncertain as exc:
             return ApplyResult(outcome=ApplyOutcome.FAILED, reason=f"{MANUAL_CHECK} {exc}; not resent")
+        except Exception as exc:  # while talking to the server: it may have gone out, never resend on our own
+            log.debug("e-mail %s: unexpected error while sending", action.idempotency_key, exc_info=True)
+            return ApplyResult(outcome=ApplyOutcome.FAILED, reason=f"{MANUAL_CHECK} unexpected {type(exc).__name__} while sending; not resent")
         return ApplyResult(outcome=ApplyOutcome.DONE, remote_reference=str(message["Message-ID"]))
 
     # ------------------------------------------------------------------ helpers
@@ -398,6 +434,10 @@ class Dispatcher:
 
 class LetterProblem(ArconnectError):
     """A letter that does not render: the effect fails with the template's one-line problem."""
+
+
+class EffectFailed(ArconnectError):
+    """An effect stopped on an unexpected error (odd data): it fails alone, with the reason."""
 
 
 def letter_language(action: PlannedAction, debtor: Debtor | None) -> str:

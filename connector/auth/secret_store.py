@@ -96,6 +96,19 @@ class KeyringStore:
             raise self._unusable(exc) from None
 
 
+def _refusal(backend: Any) -> str | None:
+    """Why ``backend`` must not hold secrets, or None. Refused: a backend that stores them
+    unencrypted (keyrings.alt's ``PlaintextKeyring``, base64 in a file in the data folder, is what
+    ``keyring`` picks on a headless machine) and one that stores nothing (``null``)."""
+    cls = type(backend)
+    scheme = str(getattr(backend, "scheme", "") or "").lower()
+    if "plaintext" in cls.__name__.lower() or scheme.startswith(("no enc", "none", "plain")):
+        return f"the keyring backend {cls.__module__}.{cls.__name__} stores secrets unencrypted, arconnect will not use it"
+    if cls.__module__ == "keyring.backends.null":
+        return f"the keyring backend {cls.__module__}.{cls.__name__} stores nothing, arconnect cannot use it"
+    return None
+
+
 def _keyring_store() -> KeyringStore:
     """The keyring store, or KeyringUnavailable (one line saying what to do) when none is usable."""
     import keyring
@@ -105,8 +118,16 @@ def _keyring_store() -> KeyringStore:
     backend = keyring.get_keyring()
     if isinstance(backend, keyring.backends.fail.Keyring):
         raise KeyringUnavailable(f"no keyring backend on this machine; {KEYRING_HELP}")
-    if isinstance(backend, keyring.backends.chainer.ChainerBackend) and not backend.backends:
-        raise KeyringUnavailable(f"no keyring backend on this machine; {KEYRING_HELP}")
+    if isinstance(backend, keyring.backends.chainer.ChainerBackend):
+        # A chain falls back to its next backend when one fails: never to a plaintext one.
+        safe = [b for b in backend.backends if _refusal(b) is None]
+        if not safe:
+            refused = [r for b in backend.backends if (r := _refusal(b))]
+            raise KeyringUnavailable(f"{refused[0] if refused else 'no keyring backend on this machine'}; {KEYRING_HELP}")
+        backend = safe[0]
+    reason = _refusal(backend)
+    if reason is not None:
+        raise KeyringUnavailable(f"{reason}; {KEYRING_HELP}")
     store = KeyringStore(backend)
     store.get("arconnect-probe")  # a locked or broken backend raises here, not in the middle of a sync
     return store

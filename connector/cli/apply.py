@@ -12,8 +12,9 @@ from rich.table import Table
 
 from connector import config as cfg
 from connector.actions.channels.calls import CallRow, call_row, to_csv
+from connector.cli.console import NAME_LIMIT, plain, safe
 from connector.errors import ConfigError
-from connector.model import ActionKind, ApplyOutcome
+from connector.model import ActionKind, ApplyOutcome, Debtor
 
 out = Console()
 
@@ -47,7 +48,7 @@ def apply(
     allow_future: Annotated[bool, typer.Option("--allow-future", help="Accept a --date after today (no earlier run is possible after it)")] = False,
 ) -> None:
     """Plan with the connection's rules and carry the actions out in the package, once, journaled."""
-    from connector.actions.applying import apply_connection, results_table, summary_line
+    from connector.actions.applying import apply_connection, failures, results_table, summary_line
 
     run_date = _parse_date(on)
     config = cfg.load_config()
@@ -64,7 +65,9 @@ def apply(
         result = apply_connection(connection, run_date, yes=yes, console=out)
         if result.results:
             out.print(results_table(result))
-        out.print(summary_line(result), highlight=False)
+        out.print(summary_line(result), markup=False, highlight=False)
+        for line in failures(result):
+            out.print(f"  failed: {plain(line)}", markup=False, highlight=False, soft_wrap=True)
         failed = failed or result.failed > 0
     if failed:
         raise typer.Exit(code=1)
@@ -100,13 +103,18 @@ def report_calls(
     if not rows:
         out.print("no calls to make")
         return
-    table = Table(title=f"Calls {connection.name}")
+    table = Table(title=safe(f"Calls {connection.name}"))
     for column in ("date", "debtor", "phone", "amount", "items", "why"):
         table.add_column(column, justify="right" if column == "amount" else "left")
     for row in rows:
-        table.add_row(row.date, f"{row.debtor_code} {row.debtor}".strip(), row.phone or "-",
-                      f"{row.currency} {row.amount}".strip(), row.items, row.reason)
+        table.add_row(row.date, safe(f"{row.debtor_code} {row.debtor}".strip(), NAME_LIMIT), safe(row.phone or "-", NAME_LIMIT),
+                      safe(f"{row.currency} {row.amount}".strip()), safe(row.items, NAME_LIMIT), safe(row.reason))
     out.print(table)
+
+
+def debtor_label(debtor: Debtor | None, source_id: str) -> str:
+    """A debtor as a person knows it: code and name (the package's id only when it is unknown)."""
+    return f"{debtor.code or ''} {debtor.name}".strip() if debtor else source_id
 
 
 mail_app = typer.Typer(help="E-mails that need a person: after a crash arconnect never resends on its own.", no_args_is_help=True)
@@ -121,16 +129,23 @@ def mail_checks(name: Annotated[str, typer.Argument(help="Connection name")]) ->
     connection = cfg.load_config().connection(name)
     store = open_store()
     try:
-        rows = manual_checks(store, connection.name)
+        rows = [
+            (key, debtor_label(store.debtor(connection.name, debtor_id), debtor_id), reason)
+            for key, debtor_id, reason in manual_checks(store, connection.name)
+        ]
     finally:
         store.close()
     if not rows:
         out.print("no e-mails to check")
         return
-    table = Table("key", "debtor", "what to check")
+    # One block per e-mail, the key whole on a line of its own: it is what 'mail resolve' takes,
+    # so no table may wrap or cut it.
+    out.print(f"{len(rows)} e-mail(s) to check; then: arconnect mail resolve KEY --sent (or --not-sent)", markup=False)
     for key, debtor, reason in rows:
-        table.add_row(key, debtor, reason)
-    out.print(table)
+        out.print("", markup=False)
+        out.print(key, markup=False, highlight=False, soft_wrap=True, crop=False)
+        out.print(f"  debtor: {plain(debtor, NAME_LIMIT)}", markup=False, highlight=False, soft_wrap=True)
+        out.print(f"  {plain(reason)}", markup=False, highlight=False, soft_wrap=True)
 
 
 @mail_app.command("resolve")
@@ -147,7 +162,7 @@ def mail_resolve(
         resolve_manual_check(store, key, sent=sent)
     finally:
         store.close()
-    out.print(f"{key}: recorded as {'sent' if sent else 'not sent; the next apply sends it'}")
+    out.print(f"{plain(key)}: recorded as {'sent' if sent else 'not sent; the next apply sends it'}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

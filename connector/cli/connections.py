@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from connector import config as cfg
-from connector.cli.console import err, out
+from connector.cli.console import err, out, plain
+from connector.cli.console import safe as escape
 from connector.packages import known_packages
 
 connections_app = typer.Typer(help="List or remove linked administrations.", invoke_without_command=True)
@@ -91,12 +91,12 @@ def link(
         host=host,
         open_browser=not no_browser,
         divisions=division or [],
-        say=out.print,
+        say=lambda text: out.print(plain(text), markup=False, highlight=False),
     )
     for connection in created:
         out.print(
-            f"linked {connection.name}: {connection.package} administration {connection.administration} "
-            f"{connection.administration_name or ''}",
+            plain(f"linked {connection.name}: {connection.package} administration {connection.administration} "
+                  f"{connection.administration_name or ''}"),
             markup=False, highlight=False,
         )
 
@@ -115,7 +115,7 @@ def sync(
             err.print(f"[red]{escape(r.connection)}[/red]: {escape(r.error)}")
         else:
             line = f"{r.connection}: {r.stored} records stored, {r.quarantined} quarantined, {r.api_calls} API calls"
-            out.print(line, markup=False)
+            out.print(plain(line), markup=False)
             if r.quarantined:
                 out.print(f"  {r.quarantined} record(s) did not map; see 'arconnect report quarantine {r.connection}'",
                           markup=False)

@@ -29,6 +29,7 @@ from rich.console import Console
 
 import rules
 from connector import config as cfg
+from connector.cli.console import plain
 from connector.errors import ConfigError
 from connector.packages import PackageSpec, known_packages, package_spec
 
@@ -132,22 +133,21 @@ def run_demo(*, console: Console, keep: bool = False, package: str | None = None
             host=server.url,
             open_browser=True,
             divisions=[],
-            say=console.print,
+            say=lambda text: console.print(plain(text), markup=False, highlight=False),
             opener=DemoBrowser(),
             client_secret_value=DEMO_CLIENT_SECRET,
         )
         console.print(f"[bold]3.[/bold] Syncing {len(connections)} division(s)")
         for result in sync_connections(None, console=console):
             if result.error:
-                console.print(f"  {result.connection}: failed: {result.error}")
+                console.print(f"  {result.connection}: failed: {plain(result.error)}", markup=False)
             else:
                 console.print(
                     f"  {result.connection}: {result.stored} records stored, {result.quarantined} quarantined, "
                     f"{result.api_calls} API calls"
                 )
         console.print("[bold]4.[/bold] Aging")
-        for name, report in aging_reports(None, today()):
-            render_aging(name, report, "table")
+        render_aging(aging_reports(None, today()), "table", today())
         _plan_and_apply(console, [c.name for c in connections])
         from connector.cli.kpi import build_report, write_html
 

@@ -10,13 +10,30 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import typer.core
 
 from connector.cli import apply, connections, costs, demo, desk, journal, kpi, reports, rules, runs, sandbox, serve
-from connector.cli.console import err
+from connector.cli.console import err, plain
 from connector.errors import ArconnectError
+
+
+def _value_label(param: typer.core.TyperOption | typer.core.TyperArgument, ctx: Any) -> str | None:
+    """What ``--help`` shows after a parameter: nothing for a flag or an argument (its name says
+    it), ``DATE``-style for an option's value; never typer's Python type tags (``<bool>``, ``<str>``)."""
+    if param.metavar is not None:
+        return param.metavar
+    if isinstance(param, typer.core.TyperArgument) or getattr(param, "is_flag", False):
+        return None
+    long = [opt for opt in param.opts if opt.startswith("--")]
+    return (long[0][2:] if long else param.name or "value").upper()
+
+
+# typer has no setting for this: its help asks each parameter for the label.
+typer.core.TyperOption.display_type_rich = _value_label  # type: ignore[method-assign,assignment]
+typer.core.TyperArgument.display_type_rich = _value_label  # type: ignore[method-assign,assignment]
 
 app = typer.Typer(
     name="arconnect",
@@ -28,14 +45,33 @@ app = typer.Typer(
 
 
 def _setup_logging(verbose: bool) -> None:
+    from connector.serve.observability import ScrubbingFormatter
+
     level = logging.DEBUG if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(ScrubbingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
     if not verbose:
         logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("arconnect")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            number = "unknown (not installed)"
+        typer.echo(f"arconnect {number}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging (secrets stay redacted).")] = False) -> None:
+def _root(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging (secrets stay redacted).")] = False,
+    _version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_show_version, help="Print the version and exit.")] = False,
+) -> None:
     _setup_logging(verbose)
 
 
@@ -55,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(code, int) and code:
             sys.exit(code)
     except ArconnectError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
+        err.print(f"error: {plain(exc)}", markup=False, highlight=False)
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -75,5 +111,5 @@ def main(argv: list[str] | None = None) -> None:
             else:
                 err.print(f"error: {exc.format_message()}", markup=False, highlight=False)
             sys.exit(exc.exit_code)
-        err.print(f"internal error: {type(exc).__name__}: {exc} (set ARCONNECT_DEBUG=1 for details)", markup=False)
+        err.print(f"internal error: {type(exc).__name__}: {plain(exc)} (set ARCONNECT_DEBUG=1 for details)", markup=False)
         sys.exit(70)

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from connector import config as cfg
+from connector.cli.console import NAME_LIMIT, plain, safe
 from connector.errors import ConfigError
 from connector.model import Money, PlannedAction
 
@@ -134,25 +135,25 @@ def plan_command(
                 )
                 continue
             for warning in result.warnings:
-                out.print(f"warning: {warning}", style="yellow", markup=False, highlight=False)
+                out.print(f"warning: {plain(warning)}", style="yellow", markup=False, highlight=False)
             unknown = result.unknown_summary()
             if unknown:
-                out.print(unknown, markup=False, highlight=False, soft_wrap=True)
+                out.print(plain(unknown), markup=False, highlight=False, soft_wrap=True)
             table = Table(
                 "debtor", "items", "step", "action", "amount", "costs", "why", "law and rates",
-                title=f"{connection.name}: plan for {day.isoformat()} ({len(result.actions)} action(s), "
-                f"{result.items} open item(s) of {result.debtors} debtor(s))",
+                title=safe(f"{connection.name}: plan for {day.isoformat()} ({len(result.actions)} action(s), "
+                           f"{result.items} open item(s) of {result.debtors} debtor(s))"),
             )
             for action in result.actions:
                 table.add_row(
-                    result.debtor_names.get(action.debtor_source_id, action.debtor_source_id),
-                    _items(action),
-                    action.step or "",
+                    safe(result.debtor_names.get(action.debtor_source_id, action.debtor_source_id), NAME_LIMIT),
+                    safe(_items(action)),
+                    safe(action.step or ""),
                     action.kind.value + (f" ({action.channel})" if action.channel else ""),
                     _money(action.amount),
                     _money(action.costs),
-                    action.reason,
-                    "; ".join(legal_notes(action, result.country)),
+                    safe(action.reason),
+                    safe("; ".join(legal_notes(action, result.country))),
                 )
             out.print(table)
             if letters is not None:

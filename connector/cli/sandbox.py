@@ -39,7 +39,8 @@ def _command(spec: PackageSpec) -> None:
         try:
             server = sandbox.serve(port, seed, _valid_size(size), client_id, client_secret, redirect_uri)
         except OSError as exc:
-            raise ConfigError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}") from None
+            raise ConfigError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}; "
+                              "stop what uses it or pick another port with --port (0 picks a free one)") from None
         out.print(f"{spec.title} sandbox on {server.url} (client id {client_id}, redirect {redirect_uri}); Ctrl-C stops it",
                   markup=False, highlight=False)
         try:

@@ -21,10 +21,12 @@ from typing import Annotated, Any
 import typer
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
 from connector import config as cfg
+from connector.cli.console import plain, safe
 from connector.errors import ConfigError
 
 log = logging.getLogger("arconnect.serve")
@@ -231,30 +233,58 @@ def register(app: typer.Typer) -> None:
         runs, problems = status_rows()
         desk = desk_rows()
         if format == "json":
-            out.print_json(json.dumps({"runs": runs, "problems": problems, "desk": desk}))
+            # ASCII JSON: package data in an error never brings a control or bidi character to a terminal.
+            typer.echo(json.dumps({"runs": runs, "problems": problems, "desk": desk}, indent=2))
             return
         if not runs:
             out.print("No connections yet: run 'arconnect link exact'.")
             return
-        table = Table("connection", "run", "started", "took", "outcome", "records", "API calls", "429s", "runner")
-        for r in runs:
-            if "started_at" not in r:
-                table.add_row(r["connection"], r["kind"], "", "", r["outcome"], "", "", "", "")
-                continue
-            started = datetime.fromisoformat(r["started_at"])
-            finished = datetime.fromisoformat(r["finished_at"]) if r["finished_at"] else None
-            outcome = r["outcome"] if not r["error"] else f"{r['outcome']}: {r['error']}"
-            records = ", ".join(f"{k} {v}" for k, v in sorted(r["counts"].items()))
-            table.add_row(r["connection"], r["kind"], _ago(started), _duration(started, finished), outcome, records,
-                          str(r["api_calls"]), str(r["rate_limited"]), r["runner"] or "")
-        out.print(table)
-        if problems:
-            out.print("[bold]Needs attention[/bold] (reported once a day):")
-            for p in problems:
-                out.print(f"  {p['subject']}: {p['message']} (since {p['since'][:16]}, seen {p['times']}x)",
-                          markup=False, highlight=False)
+        out.print(status_table(runs))
+        attention = [
+            f"{r['connection']} {r['kind']} ({r['outcome']}): {r['error']}" for r in runs if r.get("error")
+        ] + [
+            f"{p['subject']}: {p['message']} (since {p['since'][:16]}, seen {p['times']}x)" for p in problems
+        ]
+        if attention:
+            out.print("[bold]Needs attention[/bold]:")
+            for line in attention:
+                out.print(f"  {plain(line)}", markup=False, highlight=False)
         if desk:
             out.print("[bold]Desk[/bold] (broken promises, missed instalments, disputes past review):")
             for d in desk:
-                out.print(f"  {d['connection']}: {d['what']} #{d['ref']} {d['debtor']} (since {d['since']})",
+                out.print(f"  {plain(d['connection'])}: {d['what']} #{d['ref']} {plain(d['debtor'])} (since {d['since']})",
                           markup=False, highlight=False)
+
+
+def _result(run: dict[str, Any]) -> str:
+    """A run's counts in a few words: what was stored or done, what failed, API calls and 429s."""
+    counts: dict[str, int] = run.get("counts") or {}
+    if run["kind"] == "sync":
+        stored = sum(v for k, v in counts.items() if k.endswith(".stored"))
+        quarantined = sum(v for k, v in counts.items() if k.endswith(".quarantined"))
+        parts = [f"{stored} stored"] + ([f"{quarantined} quarantined"] if quarantined else [])
+    else:
+        parts = [f"{counts[k]} {k.replace('_', ' ')}" for k in ("planned", "done", "failed", "emails") if counts.get(k)]
+        parts = parts or ["nothing to do"]
+    parts.append(f"{run['api_calls']} API calls" + (f" ({run['rate_limited']}x 429)" if run["rate_limited"] else ""))
+    return ", ".join(parts)
+
+
+def status_table(runs: list[dict[str, Any]]) -> Table:
+    """The last runs, narrow enough for 80 columns: the long parts (errors) go below the table."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("connection", ratio=1, overflow="fold")
+    table.add_column("run", no_wrap=True)
+    table.add_column("when", no_wrap=True)
+    table.add_column("took", justify="right", no_wrap=True)
+    table.add_column("outcome", no_wrap=True)
+    table.add_column("result", ratio=2)
+    for r in runs:
+        if "started_at" not in r:
+            table.add_row(safe(r["connection"]), r["kind"], "", "", safe(r["outcome"]), "")
+            continue
+        started = datetime.fromisoformat(r["started_at"])
+        finished = datetime.fromisoformat(r["finished_at"]) if r["finished_at"] else None
+        table.add_row(safe(r["connection"]), r["kind"], _ago(started), _duration(started, finished), safe(r["outcome"]),
+                      safe(_result(r)))
+    return table

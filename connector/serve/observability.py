@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
 
+from connector.escaping import plain
 from connector.store import Store
 from connector.store.lease import runner_id
 
@@ -70,11 +71,17 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = _field(key, value)
         if record.exc_info and record.exc_info[0] is not None:
             entry["error_type"] = record.exc_info[0].__name__  # the type only: a traceback may hold secrets
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return json.dumps(entry, default=str)  # ASCII: no control or bidi character from package data
 
 
 class ScrubbingFormatter(logging.Formatter):
-    """The text format, scrubbed the same way."""
+    """The text format, scrubbed the same way; the message is one line without control or bidi
+    characters (package data in a message cannot forge a log line or reach the terminal)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        safe = logging.makeLogRecord(vars(record))
+        safe.message = plain(record.message)
+        return super().formatMessage(safe)
 
     def format(self, record: logging.LogRecord) -> str:
         return scrub(super().format(record))

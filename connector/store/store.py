@@ -30,6 +30,7 @@ from pydantic import BaseModel
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
+from connector.config import PRIVATE_FILE_MODE, open_private, private_dir
 from connector.errors import ConfigError
 from connector.model import (
     ApplyOutcome,
@@ -82,6 +83,21 @@ def _normalise_url(url: str) -> URL:
         # psycopg 3 is the driver we ship; plain postgresql:// would mean psycopg2.
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """The database holds personal data: 0600 (SQLite gives its -wal and -shm files the mode of the
+    database file), in a 0700 folder when it creates one; an existing file's mode is fixed."""
+    if not path.parent.exists():
+        private_dir(path.parent)
+    try:
+        os.close(open_private(path, os.O_RDWR))
+        for suffix in ("-wal", "-shm", "-journal"):
+            extra = path.with_name(path.name + suffix)
+            if extra.exists():
+                os.chmod(extra, PRIVATE_FILE_MODE)
+    except PermissionError:
+        pass  # a file of another user (a service account's): not ours to change; SQLite says if it cannot open it
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -259,7 +275,7 @@ class Store:
         if backend == "sqlite":
             database = parsed.database
             if database and database != ":memory:" and not database.startswith("file:"):
-                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                _private_sqlite_file(Path(database).expanduser())
             engine = sa.create_engine(parsed)
             sa.event.listen(engine, "connect", _sqlite_connect)
             sa.event.listen(engine, "begin", _sqlite_begin)

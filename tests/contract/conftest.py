@@ -10,9 +10,9 @@ import pytest
 from connector.auth import open_secret_store
 from connector.store import Store
 from tests.contract.adsolut_harness import AdsolutHarness, AdsolutWithoutOpenItemsHarness
-from tests.contract.exact_harness import ExactHarness
+from tests.contract.exact_harness import ExactHarness, RealisticExactHarness
 from tests.contract.harness import Harness, HarnessFactory
-from tests.contract.moneybird_harness import MoneybirdHarness
+from tests.contract.moneybird_harness import MoneybirdHarness, RealisticMoneybirdHarness
 from tests.contract.twinfield_harness import TwinfieldHarness
 
 #: Packages plug in here: one line each.
@@ -20,7 +20,9 @@ HARNESSES: dict[str, HarnessFactory] = {
     "adsolut": AdsolutHarness,
     "adsolut-without-open-items": AdsolutWithoutOpenItemsHarness,
     "exact": ExactHarness,
+    "exact-realistic": RealisticExactHarness,
     "moneybird": MoneybirdHarness,
+    "moneybird-realistic": RealisticMoneybirdHarness,
     "twinfield": TwinfieldHarness,
 }
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 import httpx
 
 from adapters.exact.sandbox import DivisionSpec, ExactSandbox
+from adapters.exact.sandbox_admin import common_model_truth
 from connector import config as cfg
 from connector.cli.demo import press_allow
 from connector.sandbox import transport
@@ -16,9 +17,12 @@ from tests.contract.harness import Harness, Truth
 
 class ExactHarness(Harness):
     package = "exact"
+    #: Issue 16 point 5: the sandbox varies its answers like production (see RealisticExactHarness).
+    realistic = False
 
     def make_transport(self) -> httpx.BaseTransport:
         self.sandbox = ExactSandbox(
+            realistic=self.realistic,
             seed=7,
             divisions=(
                 DivisionSpec(code=101, description="Contract Groothandel B.V.", accounts=60, terms=1500, country="NL"),
@@ -37,7 +41,7 @@ class ExactHarness(Harness):
 
     def truth(self, connection: cfg.ConnectionConfig) -> Truth:
         division = self._division(connection)
-        debtors = frozenset(str(a["ID"]) for a in self.sandbox.accounts(division))
+        debtors = frozenset(common_model_truth(self.sandbox, division)["debtors"])
         open_items: dict[str, Decimal] = {}
         for term in self.sandbox.open_terms(division):
             group = str(term.get("TransactionEntryID") or term["ID"])
@@ -73,3 +77,10 @@ class ExactHarness(Harness):
 
     def calls(self) -> int:
         return sum(self.sandbox.calls.values())
+
+
+class RealisticExactHarness(ExactHarness):
+    """The same contract on the ``realistic`` sandbox: quoted Int64s, shortest amounts, nulls, ``__deferred``
+    links, maintenance pages with 200 and 503, and an access token that lapses mid-sync."""
+
+    realistic = True

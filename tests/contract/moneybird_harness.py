@@ -19,9 +19,12 @@ from tests.contract.harness import Harness, Truth
 
 class MoneybirdHarness(Harness):
     package = "moneybird"
+    #: Issue 16 point 5: the sandbox varies its answers like production (see RealisticMoneybirdHarness).
+    realistic = False
 
     def make_transport(self) -> httpx.BaseTransport:
         self.sandbox = MoneybirdSandbox(
+            realistic=self.realistic,
             seed=11,
             administrations=(
                 AdministrationSpec(id="123456789012345678", name="Contract Groothandel B.V.", contacts=250, invoices=700),
@@ -75,3 +78,10 @@ class MoneybirdHarness(Harness):
 
     def calls(self) -> int:
         return sum(self.sandbox.calls.values())
+
+
+class RealisticMoneybirdHarness(MoneybirdHarness):
+    """The same contract on the ``realistic`` sandbox: newer optional fields, nulls, HTML pages with 200 and
+    503, and an access token that lapses mid-sync."""
+
+    realistic = True

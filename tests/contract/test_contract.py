@@ -121,3 +121,20 @@ def test_a_write_back_applied_twice_changes_the_package_once(
         # An action the package cannot take is refused with a reason, every time, and writes nothing.
         assert (first.outcome, second.outcome) == (ApplyOutcome.UNSUPPORTED, ApplyOutcome.UNSUPPORTED)
         assert first.reason
+
+
+def test_the_realistic_sandbox_sent_maintenance_pages_and_a_lapsed_token_and_the_sync_survived(harness: Harness) -> None:
+    """Issue 16 point 5: with the switch on, the runs above met HTML pages (200 and 503) and a 401 for a lapsed
+    access token; they were retried or refreshed, and the store still equals the package."""
+    if not getattr(harness, "realistic", False):
+        pytest.skip("this harness runs the tidy sandbox")
+    connection = harness.link()[0]
+    for _ in range(4):
+        result = harness.sync(connection)
+        assert result.error is None
+        assert result.quarantined == 0
+    assert harness.stored_truth(connection) == harness.truth(connection)
+    sandbox = getattr(harness, "sandbox", None)
+    assert sandbox is not None
+    assert sandbox.status_counts[503] >= 1
+    assert sandbox.status_counts[401] >= 1

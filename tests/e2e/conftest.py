@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,13 @@ class World:
 
 @pytest.fixture
 def world(arconnect_home: Path) -> Iterator[World]:
+    with exact_world() as made:
+        yield made
+
+
+@contextmanager
+def exact_world() -> Iterator[World]:
+    """The Exact sandbox linked over real OAuth in the arconnect home the environment names."""
     redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
     server = serve_exact(0, client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET, redirect_uri=redirect_uri,
                          minutely_limit=10_000, daily_limit=100_000)

@@ -1,8 +1,9 @@
 """The call list for ``call_task`` steps: who to phone, about what, from the journal.
 
 Each call task also appends one row to ``<dir>/<connection>.csv`` (write-once per idempotency key)
-so a team without arconnect's CLI can open the list in a spreadsheet. ``arconnect report calls``
-reads the journal instead, which is the record of truth.
+so a team without arconnect's CLI can open the list in a spreadsheet (every cell neutralised against
+formula injection, :func:`connector.escaping.csv_cell`). ``arconnect report calls`` reads the journal
+instead, which is the record of truth.
 """
 
 from __future__ import annotations
@@ -10,10 +11,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from connector.config import open_private, private_dir
+from connector.escaping import csv_cell, csv_row
 from connector.model import Debtor, PlannedAction
 
 COLUMNS = ("date", "debtor_code", "debtor", "phone", "amount", "currency", "items", "reason", "key")
@@ -32,7 +36,8 @@ class CallRow:
     key: str
 
     def values(self) -> list[str]:
-        return [getattr(self, c) for c in COLUMNS]
+        """The row as CSV cells: text a spreadsheet would run as a formula starts with ``'``."""
+        return csv_row(getattr(self, c) for c in COLUMNS)
 
 
 def call_row(action: PlannedAction, debtor: Debtor | None) -> CallRow:
@@ -67,11 +72,11 @@ def _keys_in(path: Path) -> set[str]:
 
 def append_call(path: Path, row: CallRow) -> bool:
     """Append the row unless its key is already in the file; returns whether it was added."""
-    if row.key in _keys_in(path):
+    if csv_cell(row.key) in _keys_in(path):
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     new_file = not path.exists()
-    with path.open("a", encoding="utf-8", newline="") as handle:
+    with os.fdopen(open_private(path, os.O_WRONLY | os.O_APPEND), "a", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         if new_file:
             writer.writerow(COLUMNS)

@@ -15,13 +15,19 @@ Errors are split by what they tell about delivery:
   :class:`DeliveryUncertain` (never retried automatically).
 
 The SMTP password comes from ``ARCONNECT_SMTP_PASSWORD`` or the secret store (key
-``smtp-password:<connection>``) and is never logged.
+``smtp-password:<connection>``) and is never logged, and never sent in the clear: a login needs
+STARTTLS (``mail.starttls``, port 587) or implicit TLS (``mail.implicit_tls``, port 465), with the
+server's certificate checked (``mail.ca_file`` adds a private CA).
+
+Addresses come from the package and are hostile: :func:`checked_address` lets only a plain
+``local@domain`` through, so a CR/LF can never add a header or a recipient.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import smtplib
 import ssl
 from datetime import UTC, datetime
@@ -30,6 +36,7 @@ from email.utils import format_datetime, formataddr
 
 from connector.config import MailConfig
 from connector.errors import ArconnectError, PermanentError, TransientError
+from connector.escaping import header_text
 from rules.letters import RenderedLetter
 
 PASSWORD_ENV = "ARCONNECT_SMTP_PASSWORD"
@@ -41,6 +48,41 @@ class MailNotSent(TransientError):
 
 class DeliveryUncertain(PermanentError):
     """The message may or may not have been accepted: a person must check before resending."""
+
+
+class InvalidAddress(PermanentError):
+    """A debtor's e-mail address that is no address: nothing is sent to it (fix it in the package)."""
+
+
+# RFC 5321/5322 dot-atom addresses, ASCII only (a non-ASCII local part needs SMTPUTF8, which we do
+# not assume); the domain may be internationalised and is sent in its IDNA (xn--) form.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LOCAL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*")
+_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+
+def checked_address(address: str) -> str:
+    """``address`` as it may go into an envelope and a ``To`` header, or :class:`InvalidAddress`.
+
+    Package data is hostile: a CR/LF would start a header of its own (``Bcc: …``), a comma or an
+    angle bracket adds recipients. Only a plain ``local@domain`` passes.
+    """
+    shown = repr(address) if len(address) <= 120 else repr(address[:117] + "...")
+    local, at, domain = address.rpartition("@")
+    if not at or not local or not domain:
+        raise InvalidAddress(f"the e-mail address {shown} is not valid (no local@domain): fix it in the package")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in address):
+        raise InvalidAddress(f"the e-mail address {shown} is not valid (line break or control character): fix it in the package")
+    if len(address) > 254 or len(local) > 64 or not _LOCAL.fullmatch(local):
+        raise InvalidAddress(f"the e-mail address {shown} is not valid: fix it in the package")
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise InvalidAddress(f"the e-mail address {shown} is not valid (domain): fix it in the package") from None
+    labels = ascii_domain.rstrip(".").split(".")
+    if len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels):
+        raise InvalidAddress(f"the e-mail address {shown} is not valid (domain): fix it in the package")
+    return f"{local}@{ascii_domain.rstrip('.')}"
 
 
 def password_key(connection: str) -> str:
@@ -64,9 +106,10 @@ def build_message(
     sent_at: datetime | None = None,
 ) -> EmailMessage:
     message = EmailMessage()
-    message["Subject"] = letter.subject
-    message["From"] = formataddr((sender_name, sender)) if sender_name else sender
-    message["To"] = ", ".join(to)
+    # A header is one line: a name with a line break in the subject must not start a header of its own.
+    message["Subject"] = header_text(letter.subject)
+    message["From"] = formataddr((header_text(sender_name), sender)) if sender_name else sender
+    message["To"] = ", ".join(checked_address(address) for address in to)
     message["Message-ID"] = message_id(idempotency_key, sender)
     message["Date"] = format_datetime(sent_at or datetime.now(UTC))
     message["X-Arconnect-Key"] = idempotency_key
@@ -87,18 +130,44 @@ class SmtpSender:
     def __repr__(self) -> str:  # never show the password
         return f"SmtpSender({self.settings.host}:{self.settings.port}, sender={self.settings.sender})"
 
+    @property
+    def implicit_tls(self) -> bool:
+        return self.settings.implicit_tls or (self.settings.port == 465 and not self.settings.starttls)
+
+    def _tls_context(self) -> ssl.SSLContext:
+        """Certificates and host names checked as always; ``mail.ca_file`` adds a private CA."""
+        context = ssl.create_default_context()
+        if self.settings.ca_file:
+            try:
+                context.load_verify_locations(cafile=self.settings.ca_file)
+            except (OSError, ssl.SSLError) as exc:
+                raise MailNotSent(f"mail.ca_file {self.settings.ca_file}: cannot be read ({type(exc).__name__})") from None
+        return context
+
     def send(self, message: EmailMessage) -> None:
         s = self.settings
         where = f"{s.host}:{s.port}"
+        if s.username and not (s.starttls or self.implicit_tls):
+            raise MailNotSent(
+                f"SMTP server {where}: a login needs an encrypted connection, the password is never sent in the clear; "
+                "set mail.starttls: true (port 587) or mail.implicit_tls: true (port 465) in config.yaml"
+            )
         try:
-            client = smtplib.SMTP(s.host, s.port, timeout=self.timeout)
+            if self.implicit_tls:
+                client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=self.timeout, context=self._tls_context())
+            else:
+                client = smtplib.SMTP(s.host, s.port, timeout=self.timeout)
+        except ssl.SSLError as exc:
+            raise MailNotSent(f"SMTP server {where}: TLS failed ({exc.reason or type(exc).__name__})") from None
         except (OSError, smtplib.SMTPException) as exc:
             raise MailNotSent(f"SMTP server {where} not reachable: {type(exc).__name__}") from None
         try:
             try:
                 client.ehlo()
-                if s.starttls:
-                    client.starttls(context=ssl.create_default_context())
+                if s.starttls and not self.implicit_tls:
+                    if not client.has_extn("starttls"):
+                        raise MailNotSent(f"SMTP server {where} offers no STARTTLS; nothing was sent")
+                    client.starttls(context=self._tls_context())
                     client.ehlo()
                 if s.username:
                     if not self._password:
@@ -106,6 +175,8 @@ class SmtpSender:
                     client.login(s.username, self._password)
             except smtplib.SMTPAuthenticationError:
                 raise MailNotSent(f"SMTP server {where} refused the login of {s.username}") from None
+            except ssl.SSLError as exc:
+                raise MailNotSent(f"SMTP server {where}: TLS failed ({exc.reason or type(exc).__name__})") from None
             except (OSError, smtplib.SMTPException) as exc:
                 raise MailNotSent(f"SMTP server {where}: {type(exc).__name__} before sending") from None
             try:

@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from connector.actions.channels.files import key_digest, safe_name, write_atomic
+from connector.escaping import csv_row
 from connector.model import Debtor, Money, PlannedAction
 from rules.letters import CreditorFacts, items_from_details
 
@@ -111,12 +112,12 @@ def claim_csv(claim: Claim) -> str:
     writer.writerow(["debtor_code", "debtor", "document_number", "invoice_date", "due_date", "open", "currency",
                      "claim_principal", "claim_costs", "claim_interest", "claim_total", "payment_reference"])
     for item in claim.items:
-        writer.writerow([
+        writer.writerow(csv_row([
             claim.debtor.get("code") or "", claim.debtor.get("name") or "", item.get("document_number", item.get("source_id", "")),
             item.get("invoice_date", ""), item.get("due_date", ""), item.get("open", ""), item.get("currency", ""),
             _amount(claim.principal.amount), _amount(claim.costs.amount), _amount(claim.interest.amount),
             _amount(claim.total.amount), claim.payment_reference or "",
-        ])
+        ]))
     return buffer.getvalue()
 
 

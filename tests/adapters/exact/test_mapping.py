@@ -23,12 +23,29 @@ def ms(d: date) -> str:
 
 
 def test_exact_dates_are_epoch_milliseconds() -> None:
-    # §2.6: 1351209600000 is 2012-10-26T00:00Z (Exact SDK fixture).
+    # §2.6: 1351209600000 is 2012-10-26T00:00 (Exact SDK fixture): a date-only value is that day.
     assert parse_date("/Date(1351209600000)/") == date(2012, 10, 26)
-    assert parse_datetime("/Date(1351209600000)/") == datetime(2012, 10, 26, tzinfo=UTC)
     assert parse_date(None) is None
     with pytest.raises(MappingError):
         parse_date("2012-10-26")
+
+
+def wall(text: str) -> str:
+    """What Exact sends for a Dutch wall-clock time: that time written as if it were UTC (§2.6)."""
+    return f"/Date({int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp() * 1000)})/"
+
+
+def test_exact_datetimes_are_dutch_local_time_across_daylight_saving() -> None:
+    # §2.6 / issue 16 point 4: the epoch is Amsterdam wall-clock time. Winter (CET, +1) and summer (CEST, +2)
+    # map onto different UTC instants: 30 March 2025 02:00 is when the clocks go forward.
+    assert parse_datetime(wall("2025-03-30T01:30:00")) == datetime(2025, 3, 30, 0, 30, tzinfo=UTC)
+    assert parse_datetime(wall("2025-03-30T03:30:00")) == datetime(2025, 3, 30, 1, 30, tzinfo=UTC)
+    assert parse_datetime(wall("2025-07-01T12:00:00")) == datetime(2025, 7, 1, 10, 0, tzinfo=UTC)
+    # An hour apart on the wall clock across the change is really one hour apart, not two.
+    before, after = parse_datetime(wall("2025-03-30T01:30:00")), parse_datetime(wall("2025-03-30T03:30:00"))
+    assert before is not None and after is not None and (after - before).total_seconds() == 3600
+    # The Microsoft JSON form with an explicit offset is a true UTC instant.
+    assert parse_datetime("/Date(1351209600000+0100)/") == datetime(2012, 10, 26, tzinfo=UTC)
 
 
 ACCOUNT: dict[str, Any] = {

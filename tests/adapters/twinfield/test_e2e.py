@@ -11,7 +11,6 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -75,15 +74,6 @@ def world(arconnect_home: Path) -> Iterator[World]:
         server.stop()
 
 
-def json_documents(text: str) -> list[dict[str, Any]]:
-    """The JSON documents printed one after another (one per connection)."""
-    decoder, documents, at = json.JSONDecoder(), [], 0
-    while (at := text.find("{", at)) >= 0:
-        document, at = decoder.raw_decode(text, at)
-        documents.append(document)
-    return documents
-
-
 def failed_counts(out: str) -> list[int]:
     """The ``N failed`` of each connection's apply summary line."""
     return [int(n) for n in re.findall(r"(\d+) failed", out)]
@@ -114,7 +104,8 @@ def test_link_sync_report_plan_apply_and_a_second_apply_changes_nothing(world: W
     assert "error" not in out.lower(), out
     assert world.sandbox.rejections == {}, "no fault and no 429 on the way"
 
-    owed = {r["connection"]: r for r in json_documents(invoke("report", "aging", "--format", "json"))}
+    # One JSON document over every connection (issue 11 §14).
+    owed = {r["connection"]: r for r in json.loads(invoke("report", "aging", "--format", "json"))["connections"]}
     for office, name in world.connections.items():
         truth = [ln for ln in world.sandbox.book(office).open_lines() if ln.open != 0]
         assert owed[name]["totals"], f"{name}: the aging report shows what is owed"

@@ -94,6 +94,43 @@ def test_no_usable_keyring_says_how_to_configure_one_in_one_line(
     assert "ARCONNECT_SECRETS_PASSPHRASE" in message
 
 
+def test_a_plaintext_keyring_is_refused_with_the_line_that_says_how_to_store_secrets_encrypted(
+    backend: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """On a headless machine ``keyring`` picks keyrings.alt's PlaintextKeyring (base64 in a file):
+    arconnect refuses it, before anything is stored, instead of writing the client secret there."""
+    from keyrings.alt.file import PlaintextKeyring
+
+    monkeypatch.delenv("ARCONNECT_SECRET_STORE")
+    plaintext = PlaintextKeyring()  # type: ignore[no-untyped-call]
+    plaintext.file_path = str(tmp_path / "keyring_pass.cfg")
+    keyring.set_keyring(plaintext)
+    with pytest.raises(KeyringUnavailable) as info:
+        open_secret_store().set("client-secret:exact-nl", SECRET)
+    message = str(info.value)
+    assert "\n" not in message
+    assert "stores secrets unencrypted" in message
+    assert "ARCONNECT_SECRET_STORE=encrypted-file" in message and "ARCONNECT_SECRETS_PASSPHRASE" in message
+    assert not (tmp_path / "keyring_pass.cfg").exists()
+
+
+def test_a_keyring_chain_never_falls_back_to_a_plaintext_backend(backend: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from keyrings.alt.file import PlaintextKeyring
+
+    monkeypatch.setenv("ARCONNECT_SECRET_STORE", "keyring")
+    plaintext = PlaintextKeyring()  # type: ignore[no-untyped-call]
+    plaintext.file_path = str(tmp_path / "keyring_pass.cfg")
+    memory = MemoryKeyring()
+    monkeypatch.setattr(keyring.backends.chainer.ChainerBackend, "backends", [plaintext, memory])
+    keyring.set_keyring(keyring.backends.chainer.ChainerBackend())  # type: ignore[no-untyped-call]
+    open_secret_store().set("tokens:exact-nl", SECRET)
+    assert memory.values[("arconnect", "tokens:exact-nl")] == SECRET
+    assert not (tmp_path / "keyring_pass.cfg").exists()
+    monkeypatch.setattr(keyring.backends.chainer.ChainerBackend, "backends", [plaintext])
+    with pytest.raises(KeyringUnavailable, match="stores secrets unencrypted"):
+        open_secret_store()
+
+
 def test_keyring_is_the_default(backend: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ARCONNECT_SECRET_STORE")
     keyring.set_keyring(keyring.backends.fail.Keyring())  # type: ignore[no-untyped-call]

@@ -48,6 +48,6 @@ def test_aging_per_debtor_and_currency() -> None:
     assert report.totals["EUR"].total == Decimal("439.99")
     assert report.totals["USD"].total == Decimal("70.00")
     assert report.as_dict()["totals"] == [
-        {"debtor_id": "*", "debtor": "Total", "currency": "EUR", "items": 5, "current": "100.00", "1-30": "200.00", "31-60": "40.00", "61-90": "0", "90+": "99.99", "total": "439.99"},
-        {"debtor_id": "*", "debtor": "Total", "currency": "USD", "items": 1, "current": "0", "1-30": "0", "31-60": "70.00", "61-90": "0", "90+": "0", "total": "70.00"},
+        {"debtor_id": "*", "debtor": "Total", "currency": "EUR", "items": 5, "current": "100.00", "1-30": "200.00", "31-60": "40.00", "61-90": "0.00", "90+": "99.99", "total": "439.99"},
+        {"debtor_id": "*", "debtor": "Total", "currency": "USD", "items": 1, "current": "0.00", "1-30": "0.00", "31-60": "70.00", "61-90": "0.00", "90+": "0.00", "total": "70.00"},
     ]

@@ -145,3 +145,20 @@ def test_json_logs_are_one_object_per_line_and_carry_no_secrets() -> None:
 )
 def test_scrub_hides_values_of_sensitive_names_only(text: str, expected: str) -> None:
     assert scrub(text) == expected
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_package_data_in_a_log_message_cannot_forge_a_line_or_reach_the_terminal(log_format: str) -> None:
+    stream = io.StringIO()
+    handler = setup_logging("json" if log_format == "json" else "text", stream=stream)
+    try:
+        logging.getLogger("arconnect.test").warning(
+            "debtor %s quarantined", "Klant\r\n2026-12-05 10:00:00 ERROR forged line\x1b[2J\u202e B.V."
+        )
+    finally:
+        logging.getLogger().removeHandler(handler)
+    written = stream.getvalue()
+    assert written.count("\n") == 1 and written.endswith("\n")
+    assert "\x1b" not in written and "\u202e" not in written and "\r" not in written
+    if log_format == "json":
+        assert "forged line" in json.loads(written)["message"]

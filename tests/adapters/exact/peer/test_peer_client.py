@@ -163,7 +163,8 @@ def test_receivables_all_match_the_open_terms(sandbox: TLSSandbox, api: ExactApi
         assert (row["AccountId"], row["AccountCode"], row["AccountName"]) == (
             term["Account"], term["AccountCode"], term["AccountName"])
         assert row["InvoiceNumber"] == term["InvoiceNumber"]
-        assert from_odata_date(row["DueDate"]) == term["DueDate"]
+        # §2.6: the peer reads the epoch as UTC; a date-only value is the same day either way.
+        assert from_odata_date(row["DueDate"]).date() == term["DueDate"].date()
     first = receivables[0]
     assert (first["AccountCode"].strip(), first["AccountName"], first["Amount"], first["InvoiceNumber"]) == (
         "1025", "Koen Dubois", 42.81, 20000004)
@@ -179,14 +180,14 @@ def test_receivables_filtered_by_relation_and_due_date(sandbox: TLSSandbox, api:
 
     cutoff = date(2025, 1, 1)
     due = api.receivables.filter(duedate__lt=cutoff)  # DueDate lt datetime'2025-01-01'
-    limit = datetime(2025, 1, 1, tzinfo=UTC)
-    expected = sorted(t["ID"] for t in open_terms if t["DueDate"] < limit)
+    # §2.6: a literal without offset is Amsterdam time, the zone of the dates themselves.
+    expected = sorted(t["ID"] for t in open_terms if t["DueDate"].date() < cutoff)
     assert 0 < len(expected) < len(open_terms)
     assert sorted(r["Id"] for r in due) == expected
 
     both = api.receivables.filter(relation_id=account, duedate__gte=cutoff)  # (AccountId eq …) and DueDate ge …
     assert sorted(r["Id"] for r in both) == sorted(
-        t["ID"] for t in open_terms if t["Account"] == account and t["DueDate"] >= limit)
+        t["ID"] for t in open_terms if t["Account"] == account and t["DueDate"].date() >= cutoff)
 
 
 # --------------------------------------------------------------------------- tokens (§1.4)

@@ -10,7 +10,7 @@ import httpx
 from adapters.exact.sandbox import ExactSandbox
 from connector.sandbox import SandboxClock
 
-from .conftest import BE, CLIENT_ID, NL, REDIRECT, authorize, bearer, code_from, exchange, refresh
+from .conftest import BE, CLIENT_ID, NL, REDIRECT, SECRET, authorize, bearer, code_from, exchange, refresh
 
 
 def test_consent_page_lists_divisions_and_posting_it_redirects_with_code_and_state(http: httpx.Client) -> None:
@@ -148,3 +148,52 @@ def test_rest_calls_need_a_bearer_token(http: httpx.Client) -> None:
     assert response.status_code == 401
     assert response.json()["error"]["message"]["lang"] == ""
     assert "x-ratelimit-limit" not in response.headers
+
+
+def basic(client_id: str, secret: str) -> dict[str, str]:
+    """RFC 6749 §2.3.1: id and secret form-urlencoded, joined by a colon, in base64."""
+    from base64 import b64encode
+    from urllib.parse import quote_plus
+
+    pair = f"{quote_plus(client_id)}:{quote_plus(secret)}".encode()
+    return {"Authorization": f"Basic {b64encode(pair).decode()}"}
+
+
+def test_a_client_that_authenticates_with_http_basic_can_link_and_refresh(
+    app: ExactSandbox, http: httpx.Client, clock: SandboxClock
+) -> None:
+    # RFC 6749 §2.3.1 (issue 16 point 6): how requests-oauthlib sends the secret.
+    code = code_from(app.approve(CLIENT_ID, REDIRECT, "st", [NL]))
+    linked = http.post("/api/oauth2/token", headers=basic(CLIENT_ID, SECRET),
+                       data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT})
+    assert linked.status_code == 200, linked.text
+    clock.advance(600)
+    refreshed = http.post("/api/oauth2/token", headers=basic(CLIENT_ID, SECRET),
+                          data={"grant_type": "refresh_token", "refresh_token": linked.json()["refresh_token"]})
+    assert refreshed.status_code == 200, refreshed.text
+    assert http.get(f"/api/v1/{NL}/system/Divisions?$select=Code",
+                    headers=bearer_of(refreshed.json()["access_token"])).status_code == 200
+
+
+def bearer_of(access_token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
+
+
+def test_basic_and_the_form_body_at_once_is_the_error_the_rfc_names(app: ExactSandbox, http: httpx.Client) -> None:
+    code = code_from(app.approve(CLIENT_ID, REDIRECT, "st", [NL]))
+    both = http.post("/api/oauth2/token", headers=basic(CLIENT_ID, SECRET),
+                     data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+                           "client_id": CLIENT_ID, "client_secret": SECRET})
+    # RFC 6749 §2.3.1 "MUST NOT use more than one authentication method"; §5.2 invalid_request.
+    assert both.status_code == 400
+    assert both.json()["error"] == "invalid_request"
+
+
+def test_a_wrong_basic_secret_is_401_invalid_client_with_a_challenge(app: ExactSandbox, http: httpx.Client) -> None:
+    code = code_from(app.approve(CLIENT_ID, REDIRECT, "st", [NL]))
+    wrong = http.post("/api/oauth2/token", headers=basic(CLIENT_ID, "not-the-secret"),
+                      data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT})
+    # RFC 6749 §5.2: authenticated through the Authorization header → 401 and WWW-Authenticate.
+    assert wrong.status_code == 401
+    assert wrong.json()["error"] == "invalid_client"
+    assert wrong.headers["www-authenticate"].lower().startswith("basic")
