@@ -17,13 +17,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from connector import config as cfg
 from connector.cli.console import err, out, parse_date
 from connector.config import ConnectionConfig
 from connector.errors import ArconnectError, ConfigError
+from connector.escaping import for_markup, plain
 from connector.model import DebtorKind, Money, PlannedAction
 from connector.store import Store
 from connector.store.desk import DISPUTE_CATEGORIES, AgreementRow, Desk, Scheduled
@@ -194,18 +194,18 @@ def dispute_list(
         rows = desk.disputes(conn.name, open_only=not all_)
         names = desk.debtor_names(conn.name)
         table = Table("#", "debtor", "item", "category", "reason", "opened", "review", "resolved", "set in",
-                      title=escape(f"Disputes {conn.name}"))
+                      title=for_markup(f"Disputes {conn.name}"))
         for d in rows:
             review = d.review_on.isoformat() if d.review_on else "-"
             if d.past_review(day):
                 review += " (past)"
-            table.add_row(str(d.id), escape(names.get(d.debtor_source_id or "", d.debtor_source_id or "")),
-                          escape(d.item_source_id or "all"), d.category, escape(d.reason), d.opened_on.isoformat(), review,
+            table.add_row(str(d.id), for_markup(names.get(d.debtor_source_id or "", d.debtor_source_id or "")),
+                          for_markup(d.item_source_id or "all"), d.category, for_markup(d.reason), d.opened_on.isoformat(), review,
                           d.resolved_on.isoformat() if d.resolved_on else "-", d.source)
         for item in store.open_items(conn.name):
             if item.status.value == "disputed":
-                table.add_row("-", escape(names.get(item.debtor_source_id, item.debtor_source_id)),
-                              escape(item.document_number or item.source_id), "-", "disputed in the package", "-", "-", "-",
+                table.add_row("-", for_markup(names.get(item.debtor_source_id, item.debtor_source_id)),
+                              for_markup(item.document_number or item.source_id), "-", "disputed in the package", "-", "-", "-",
                               conn.package)
         out.print(table, crop=False)
     finally:
@@ -255,10 +255,10 @@ def _one_currency(desk: Desk, cid: str, items: list[str]) -> str:
 
 
 def _agreements_table(title: str, rows: list[AgreementRow], names: dict[str, str]) -> Table:
-    table = Table("#", "debtor", "amount", "dates", "items", "state", "closed", title=escape(title))
+    table = Table("#", "debtor", "amount", "dates", "items", "state", "closed", title=for_markup(title))
     for a in rows:
         dates = ", ".join(i.due.isoformat() for i in a.schedule[:3]) + (" …" if len(a.schedule) > 3 else "")
-        table.add_row(str(a.id), escape(names.get(a.debtor_source_id, a.debtor_source_id)), f"{a.currency} {a.amount}",
+        table.add_row(str(a.id), for_markup(names.get(a.debtor_source_id, a.debtor_source_id)), f"{a.currency} {a.amount}",
                       dates, str(len(a.item_source_ids)), a.state, a.closed_on.isoformat() if a.closed_on else "-")
     return table
 
@@ -413,7 +413,7 @@ def plan_show(plan_id: Annotated[int, typer.Argument()], connection: ConnectionO
         plan = desk.agreement(conn.name, plan_id)
         payments = desk.payments_towards(conn.name, plan.item_source_ids, plan.agreed_on)
         verdict = judge(plan.schedule, payments, today=_today(conn, None), grace_days=plan.grace_days, is_plan=True)
-        table = Table("#", "due", "amount", "paid", title=escape(f"Plan {plan.id} ({plan.state})"))
+        table = Table("#", "due", "amount", "paid", title=for_markup(f"Plan {plan.id} ({plan.state})"))
         for n, (instalment, paid) in enumerate(zip(plan.schedule, verdict.allocated, strict=True), 1):
             table.add_row(str(n), instalment.due.isoformat(), f"{plan.currency} {instalment.amount}", f"{paid}")
         out.print(table, crop=False)
@@ -474,9 +474,9 @@ def _print_file(f: dict[str, object]) -> None:
     d = f["debtor"]
     c = f["credit"]
     assert isinstance(d, dict) and isinstance(c, dict)
-    out.print(f"{d['code'] or ''} {d['name']} ({d['kind']}, {d['country'] or '?'}) {', '.join(d['emails'])} {d['phone'] or ''}",
-              markup=False, highlight=False)
-    block = f"blocked by {c['blocked_by']} since {c['blocked_since']}: {c['block_reason']}" if c["blocked"] else "not blocked"
+    out.print(plain(f"{d['code'] or ''} {d['name']} ({d['kind']}, {d['country'] or '?'}) {', '.join(d['emails'])} "
+                    f"{d['phone'] or ''}"), markup=False, highlight=False)
+    block = plain(f"blocked by {c['blocked_by']} since {c['blocked_since']}: {c['block_reason']}") if c["blocked"] else "not blocked"
     totals = f["open_total"]
     assert isinstance(totals, dict)
     owed = ", ".join(f"{cur} {Decimal(amount):,.2f}" for cur, amount in totals.items()) or "nothing"
@@ -496,7 +496,7 @@ def _print_file(f: dict[str, object]) -> None:
             continue
         table = Table(*columns, title=key)
         for row in rows:
-            table.add_row(*(escape(_cell(col, row.get(col))) for col in columns))
+            table.add_row(*(for_markup(_cell(col, row.get(col))) for col in columns))
         out.print(table, crop=False)
 
 

@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from connector import config as cfg
+from connector import escaping
 from connector.actions.kpis import FIRM, KpiReport, default_range, figures_dict, kpi_report
 from connector.cli.console import out, parse_date
 from connector.errors import ConfigError
@@ -79,20 +80,9 @@ def write_html(report: KpiReport, path: Path | None = None) -> Path:
 
 
 def csv_cell(value: object) -> str:
-    """The one place a CSV cell is made safe (a value that a spreadsheet would run as a formula
-    gets a leading apostrophe)."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text):
-        return "'" + text
-    return text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    """The one place a CSV cell of this report is made safe (connector/escaping.py: a value a
+    spreadsheet would run as a formula is shown as text)."""
+    return escaping.csv_cell(value)
 
 
 CSV_FIELDS = (
