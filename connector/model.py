@@ -277,6 +277,8 @@ class ActionKind(StrEnum):
     WRITE_OFF = "write_off"
     PAUSE_SOURCE_REMINDERS = "pause_source_reminders"
     RESUME_SOURCE_REMINDERS = "resume_source_reminders"
+    #: a note in the package from the desk (a promise kept or broken, a dispute opened or resolved)
+    ADD_NOTE = "add_note"
 
 
 class PlannedAction(_Frozen):

@@ -281,11 +281,16 @@ def _dunning(
             level, mine = 0, _NONE
         else:
             level, mine = ladder.position(reached)
+        resumed = _resume_level(ladder, level, mine, snapshot.resume_at.get(sid), run_date) if snapshot.resume_at else None
+        if resumed is not None:
+            level = resumed  # a broken promise or plan: the profile's step for it, due at once
         if level >= ladder.length:
             continue  # at the end of the ladder
         step = ladder.steps[level]
         anchor = step.from_
-        if anchor == "due_date":
+        if resumed is not None:
+            waits = False  # a broken promise or plan: its step is due at once
+        elif anchor == "due_date":
             waits = run_date < due + ladder.deltas[level]
         elif anchor == "invoice_date":
             waits = run_date < item.invoice_date + ladder.deltas[level]
@@ -337,6 +342,22 @@ def _dunning(
         actions.append(action)
         if action.kind in WRITTEN_KINDS:
             written_today = True
+
+
+def _resume_level(
+    ladder: Ladder, level: int, mine: dict[str, Reached], broke_on: date | None, run_date: date
+) -> int | None:
+    """The level a broken promise resumes at (the profile's ``broken_promise_step``), when the item
+    has not reached it yet and took no step since it broke; None leaves the ladder as it is."""
+    name = ladder.profile.broken_promise_step
+    if broke_on is None or name is None or broke_on > run_date:
+        return None
+    if any(reached.on >= broke_on for reached in mine.values()):
+        return None  # it already went on after the break
+    target = ladder.index.get(name)
+    if target is None or level > target:
+        return None
+    return target
 
 
 _SEVERITY = {

@@ -300,6 +300,10 @@ class Profile(_Model):
     tolerance: Decimal = Field(default=Decimal("5.00"), description="nothing is sent when the net open is at most this")
     min_days_between_messages: int = Field(default=7, ge=0)
     steps: list[Step] = Field(min_length=1)
+    broken_promise_step: str | None = Field(
+        default=None,
+        description="when a promise to pay or a payment plan breaks, its items resume the ladder at this step",
+    )
 
     @field_validator("tolerance", mode="before")
     @classmethod
@@ -314,7 +318,27 @@ class Profile(_Model):
             raise ValueError(f"step names must be unique in a profile: {', '.join(duplicates)}")
         if self.steps[0].from_ == "previous_step":
             raise ValueError("the first step cannot count from previous_step")
+        if self.broken_promise_step is not None and self.broken_promise_step not in names:
+            raise ValueError(f"broken_promise_step {self.broken_promise_step!r} is not a step of this profile ({', '.join(names)})")
         return self
+
+
+class Desk(_Model):
+    """The credit controller's desk: promises to pay, payment plans, disputes (rules/desk.py)."""
+
+    promise_grace_days: int = Field(default=3, ge=0, le=60, description="days after a promised date before it is broken")
+    plan_grace_days: int = Field(default=5, ge=0, le=60, description="days after an instalment's date before the plan breaks")
+    instalment_reminder_days: int | None = Field(
+        default=3, ge=0, le=30, description="remind this many days before each instalment (none: no reminders)"
+    )
+    instalment_reminder_channel: Literal["email", "letter"] = "email"
+    instalment_reminder_template: str = "instalment_reminder"
+    dispute_review_days: int | None = Field(
+        default=30, ge=1, le=365, description="default review date of a new dispute, in days (none: no review date)"
+    )
+    effect_window_days: int = Field(
+        default=14, ge=1, le=90, description="a payment within this many days of a dunning step counts as its effect"
+    )
 
 
 class Segment(_Model):
@@ -383,6 +407,7 @@ class Rules(_Model):
     segments: list[Segment] = Field(min_length=1)
     profiles: dict[str, Profile] = Field(min_length=1)
     credit_limits: list[CreditLimitPolicy] = Field(default_factory=list)
+    desk: Desk = Field(default_factory=Desk)
 
     @model_validator(mode="after")
     def _cross(self) -> Rules:

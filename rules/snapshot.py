@@ -102,6 +102,9 @@ class Snapshot:
     #: arconnect paused there and has not resumed (from the journal)
     pauses_source_reminders: bool = False
     paused_in_source: set[str] = field(default_factory=set)
+    #: items of a broken promise or payment plan → the day it broke: they resume the ladder at
+    #: their profile's ``broken_promise_step`` (rules/desk.py)
+    resume_at: dict[str, date] = field(default_factory=dict)
     #: how the connection treats debtors of unknown kind (None: the rules file's setting, else consumer)
     unknown_as: str | None = None
 

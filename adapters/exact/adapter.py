@@ -591,6 +591,7 @@ DUNNING_NOTES: dict[ActionKind, str] = {
     ActionKind.FORMAL_NOTICE: "Formal notice (aanmaning) sent",
     ActionKind.NOTICE_OF_DEFAULT: "Notice of default (ingebrekestelling) sent",
     ActionKind.COLLECTION_HANDOVER: "Claim handed over to the collection agency",
+    ActionKind.ADD_NOTE: "Credit control note",
 }
 
 

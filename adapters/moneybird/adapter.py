@@ -42,6 +42,7 @@ from adapters.moneybird.mapping import (
     payments_from_invoice,
     reminded_since,
     reminder_groups,
+    settled_filter,
     unpaid_filter,
 )
 from connector.errors import ApiError, MappingError, UnsupportedAction
@@ -78,6 +79,7 @@ REMINDER_KINDS = frozenset({ActionKind.REMINDER, ActionKind.FORMAL_NOTICE})
 NOTE_KINDS: dict[ActionKind, str] = {
     ActionKind.NOTICE_OF_DEFAULT: "Ingebrekestelling verstuurd (notice of default sent)",
     ActionKind.COLLECTION_HANDOVER: "Vordering overgedragen aan incassobureau (handed over for collection)",
+    ActionKind.ADD_NOTE: "Debiteurenbeheer (credit control)",
 }
 #: Channels where arconnect sends the message itself: Moneybird records it as ``Manual`` (§7).
 OWN_CHANNELS = frozenset({"email", "letter", "registered_letter", "phone", "none"})
@@ -312,6 +314,25 @@ class MoneybirdAdapter:
             return Page[OpenItem](records=records, payments=payments, quarantined=quarantined, deleted=deleted, state=state)
 
         yield from self._pages("i", "sales_invoices", remote, since, convert, fetch_gone=True)
+
+    def settled_history(self) -> Iterator[Page[OpenItem]]:
+        """The invoices paid or written off in the last 13 months, with their payments: read once
+        when a connection starts (connector/actions/desk.py), so KPIs over the past have history."""
+        settled = self.client.versions("sales_invoices", {"filter": settled_filter(self.today())})
+        for _asked, rows in self.client.fetch("sales_invoices", sorted(settled)):
+            records: list[OpenItem] = []
+            payments: list[Payment] = []
+            quarantined: list[Quarantined] = []
+            for row in rows:
+                try:
+                    item = open_item_from_invoice(row, connection_id=self.connection_id, base_currency=self.base_currency)
+                    payments.extend(payments_from_invoice(row, connection_id=self.connection_id))
+                except (MappingError, ValueError, TypeError) as exc:
+                    quarantined.append(_quarantine("open_items", row, exc))
+                    continue
+                if item is not None:
+                    records.append(item)
+            yield Page[OpenItem](records=records, payments=payments, quarantined=quarantined)
 
     def payments(self, since: str | None) -> Iterator[Page[Payment]]:
         """§6: payments are embedded in the invoices and arrive with the open-items pages."""

@@ -318,6 +318,17 @@ def reminder_groups(invoices: Iterable[Mapping[str, Any]]) -> list[ReminderGroup
     return [ReminderGroup(*key, sales_invoice_ids=tuple(ids)) for key, ids in groups.items()]
 
 
+#: settled invoices read once at link time, so KPIs over the past have their history
+#: (docs/reference/legal-and-kpi.md §4: countback DSO, days to pay)
+HISTORY_MONTHS = 13
+
+
+def settled_filter(today: date, months: int = HISTORY_MONTHS) -> str:
+    """§4/§5: invoices paid or written off, dated in the last ``months`` months (explicit period)."""
+    month0 = today.year * 12 + today.month - 1 - months
+    return f"state:paid|uncollectible,period:{month0 // 12:04d}{month0 % 12 + 1:02d}..{today.year + 1}12"
+
+
 def unpaid_filter(today: date) -> str:
     """§4/§5: the unpaid set with an explicit period (the list default is ``this_year``; open
     ranges are a 400). From January 2000 to the end of next year covers every dated invoice."""

@@ -29,6 +29,7 @@ from connector.packages import package_spec
 from connector.ports import Capability
 from connector.store import Store
 from connector.store import tables as t
+from connector.store.desk import Desk
 from rules.engine import classify_debtors, plan, unknown_treatment
 from rules.loading import load_rules
 from rules.schema import Rules
@@ -190,6 +191,7 @@ def build_snapshot(
             due_dates,
         )
         debtors = _debtors(conn, cid, late)
+    desk = Desk(store)
     snapshot = Snapshot(
         connection_id=cid,
         package=connection.package,
@@ -197,13 +199,15 @@ def build_snapshot(
         base_currency=connection.currency,
         debtors=debtors,
         items_by_debtor=dict(by_debtor),
-        disputed_items=frozenset(store.disputed_items(cid)),
+        # Disputes pause until resolved or past their review date (then the call list has them).
+        disputed_items=frozenset(desk.paused_by_disputes(cid, run_date)),
         items_under_plan=frozenset(store.items_under_plan(cid, run_date)),
         blocks_by_us=frozenset(store.blocks_by_us(cid)),
         reminders_sent_by=reminders_sent_by,
         unknown_as=connection.unknown_as,
         pauses_source_reminders=Capability.PAUSE_SOURCE_REMINDERS in package_spec(connection.package).capabilities,
     )
+    snapshot.resume_at = desk.resume_at(cid)
     for entry in store.journal(cid):
         snapshot.add_journal(entry.action, entry.state.value)
     return snapshot

@@ -149,6 +149,10 @@ def run_demo(*, console: Console, keep: bool = False, package: str | None = None
         console.print("[bold]4.[/bold] Aging")
         render_aging(aging_reports(None, today()), "table", today())
         _plan_and_apply(console, [c.name for c in connections])
+        from connector.cli.kpi import build_report, write_html
+
+        report_path = write_html(build_report(None, None, None, "month"))
+        console.print(f"[bold]8.[/bold] KPI report (DSO, CEI, aging, dunning effect) written to {report_path}", highlight=False, soft_wrap=True)
         console.print(f"Demo data, config and (plain-file) sandbox tokens are in {demo_dir}")
     finally:
         server.stop()

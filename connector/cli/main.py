@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 import typer.core
 
-from connector.cli import apply, connections, costs, demo, journal, reports, rules, runs, sandbox, serve
+from connector.cli import apply, connections, costs, demo, desk, journal, kpi, reports, rules, runs, sandbox, serve
 from connector.cli.console import err, plain
 from connector.errors import ArconnectError
 
@@ -77,7 +77,7 @@ def _root(
 
 # Each command group lives in a module of its own and adds its commands to ``app``; the order
 # here is the order of ``arconnect --help``.
-for _module in (connections, reports, rules, apply, journal, runs, costs, serve, sandbox, demo):
+for _module in (connections, reports, kpi, rules, apply, desk, journal, runs, costs, serve, sandbox, demo):
     _module.register(app)
 
 

@@ -190,6 +190,19 @@ def status_rows() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return runs, problems
 
 
+def desk_rows() -> list[dict[str, str]]:
+    """The desk's open matters of every configured connection (connector/actions/desk.py)."""
+    from connector.actions.desk import attention
+    from connector.runtime import open_store, today
+
+    config = cfg.load_config()
+    store = open_store()
+    try:
+        return attention(store, sorted(config.connections), today())
+    finally:
+        store.close()
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def serve(
@@ -218,9 +231,10 @@ def register(app: typer.Typer) -> None:
         if format not in ("table", "json"):
             raise ConfigError("--format must be table or json")
         runs, problems = status_rows()
+        desk = desk_rows()
         if format == "json":
             # ASCII JSON: package data in an error never brings a control or bidi character to a terminal.
-            typer.echo(json.dumps({"runs": runs, "problems": problems}, indent=2))
+            typer.echo(json.dumps({"runs": runs, "problems": problems, "desk": desk}, indent=2))
             return
         if not runs:
             out.print("No connections yet: run 'arconnect link exact'.")
@@ -235,6 +249,11 @@ def register(app: typer.Typer) -> None:
             out.print("[bold]Needs attention[/bold]:")
             for line in attention:
                 out.print(f"  {plain(line)}", markup=False, highlight=False)
+        if desk:
+            out.print("[bold]Desk[/bold] (broken promises, missed instalments, disputes past review):")
+            for d in desk:
+                out.print(f"  {plain(d['connection'])}: {d['what']} #{d['ref']} {plain(d['debtor'])} (since {d['since']})",
+                          markup=False, highlight=False)
 
 
 def _result(run: dict[str, Any]) -> str:

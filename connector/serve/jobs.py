@@ -151,6 +151,7 @@ def _sync(connection_name: str) -> JobOutcome:
         report_problem(store, subject, "failing", f"sync failed: {result.error}")
         return JobOutcome("sync", subject, "failed", result.error, result.api_calls, result.rate_limited)
     report_recovered(store, subject, "failing")
+    after_sync(connection_name)
     log.info(
         "%s: synced, %d stored, %d API calls", subject, result.stored, result.api_calls,
         extra={"subject": subject, "job": "sync", "outcome": "ok", "api_calls": result.api_calls,
@@ -178,6 +179,23 @@ def _check(credential_name: str) -> JobOutcome:
     log.info("%s: checked %d connection(s) in %d API call(s)", subject, result.answered, result.api_calls,
              extra={"subject": subject, "job": "check", "outcome": "ok", "api_calls": result.api_calls})
     return JobOutcome("check", subject, "ok", f"{result.answered} answered", result.api_calls)
+
+
+def after_sync(connection_name: str) -> None:
+    """Called after each sync that succeeded: the desk takes the day's receivables snapshot and
+    checks promises, plans and disputes (connector/actions/desk.py). A desk problem is logged and
+    never fails the sync."""
+    from connector.actions.desk import run_desk
+
+    subject = _connection_subject(connection_name)
+    try:
+        result = run_desk(connection_name)
+    except ArconnectError as exc:
+        log.warning("%s: desk check failed: %s", subject, exc, extra={"subject": subject, "job": "desk"})
+        return
+    for event in result.check.events:
+        log.info("%s: %s #%d (%s)", subject, event.what, event.ref, event.on.isoformat(),
+                 extra={"subject": subject, "job": "desk"})
 
 
 # --------------------------------------------------------------------------- dunning

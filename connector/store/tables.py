@@ -240,6 +240,14 @@ disputes = sa.Table(
     sa.Column("opened_on", sa.Date, nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("resolved_on", sa.Date),
+    # The credit controller's desk (migration 0005): whose debtor, which kind of dispute, when to
+    # look at it again, and who set it (``arconnect`` or ``package``). A dispute about a whole
+    # debtor has ``item_source_id`` = ``debtor:<debtor id>`` (connector/store/desk.py).
+    sa.Column("debtor_source_id", sa.Text),
+    sa.Column("category", sa.String(30), nullable=False, server_default="other"),
+    sa.Column("note", sa.Text),
+    sa.Column("review_on", sa.Date),
+    sa.Column("source", sa.String(20), nullable=False, server_default="arconnect"),
     # At most one unresolved dispute per item.
     sa.Index(
         "uq_disputes_open",
@@ -261,6 +269,16 @@ payment_plans = sa.Table(
     sa.Column("agreed_on", sa.Date, nullable=False),
     sa.Column("ends_on", sa.Date, nullable=False),
     sa.Column("kind", sa.String(20), nullable=False),
+    # The desk (migration 0005): what was promised or agreed, the schedule of a plan
+    # (``[{"due": "YYYY-MM-DD", "amount": "12.50"}, ...]``), its grace, and how it ended.
+    sa.Column("state", sa.String(20), nullable=False, server_default="active"),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("amount", Amount()),
+    sa.Column("costs", Amount()),
+    sa.Column("schedule", Json),
+    sa.Column("grace_days", sa.Integer),
+    sa.Column("closed_on", sa.Date),
+    sa.Column("note", sa.Text),
     sa.CheckConstraint("kind IN ('plan', 'promise')", name="ck_payment_plans_kind"),
     sa.Index("ix_payment_plans_connection", "connection_id", "ends_on"),
 )
@@ -338,6 +356,26 @@ secrets = sa.Table(
     sa.PrimaryKeyConstraint("key", name="pk_secrets"),
 )
 
+#: The receivables position of a connection as the store knew it at the end of a day, per
+#: currency (migration 0005): what a KPI over a past period uses, taken by ``serve`` after each
+#: sync (connector/store/desk.py). Buckets count days past the due date.
+receivable_snapshots = sa.Table(
+    "receivable_snapshots",
+    metadata,
+    _id(),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("total", Amount(), nullable=False),
+    sa.Column("current", Amount(), nullable=False),
+    sa.Column("days_1_30", Amount(), nullable=False),
+    sa.Column("days_31_60", Amount(), nullable=False),
+    sa.Column("days_61_90", Amount(), nullable=False),
+    sa.Column("days_over_90", Amount(), nullable=False),
+    sa.Column("items", sa.Integer, nullable=False),
+    sa.Column("taken_at", UtcDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint("connection_id", "day", "currency", name="pk_receivable_snapshots"),
+)
+
 #: Every table that holds rows of a connection (all of them), for ``remove_connection``.
 CONNECTION_TABLES: tuple[sa.Table, ...] = (
     debtors,
@@ -351,6 +389,7 @@ CONNECTION_TABLES: tuple[sa.Table, ...] = (
     payment_plans,
     debtor_blocks,
     runs,
+    receivable_snapshots,
 )
 
 #: What arconnect did for a connection: kept (archived) when the connection is removed, so that linking

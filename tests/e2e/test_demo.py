@@ -68,6 +68,11 @@ def test_the_demo_applies_once_and_the_second_apply_does_nothing(demo: Demo) -> 
     assert " ".join(UNVERIFIED_NOTE.split()) in " ".join(text.split())
     assert "not applied:" not in text
     assert all(int(n) == 0 for n in re.findall(r"(\d+) failed", later_run))
+    # the demo ends with the KPI report (issue 14) and says where it is
+    written = re.search(r"8\. KPI report .* written to (\S+\.html)", later_run)
+    assert written, later_run
+    page = Path(written.group(1)).read_text(encoding="utf-8")
+    assert "chart-dso-EUR" in page and "Chart.js" in page
 
 
 #: Words that belong in plan, costs and the journal, never in a letter (issue 10 point 3).

@@ -107,3 +107,25 @@ def test_sync_plan_apply_and_a_second_apply_changes_nothing(world: World) -> Non
     assert second.changed == 0
     assert remote_state(world) == after_first
     assert len(world.smtp.received) == first.emails_sent
+
+
+def test_the_first_desk_run_backfills_13_months_of_settled_invoices_once(world: World) -> None:
+    """issue 14: Moneybird's sync reads only unpaid invoices; the desk's first run (serve after a
+    sync, or `arconnect promise check`) stores the settled ones of the last 13 months, once."""
+    from connector.actions.desk import run_desk
+    from connector.runtime import open_store
+
+    sync_connections(world.connection)
+    with open_store() as store:
+        before = {i.source_id for i in store.open_items(world.connection, include_closed=True)}
+    settled = set(world.sandbox.invoice_ids(NL, states=("paid", "uncollectible")))
+    first = run_desk(world.connection)
+    with open_store() as store:
+        after = {i.source_id: i for i in store.open_items(world.connection, include_closed=True)}
+        payments = store.payments(world.connection)
+    assert first.history is not None and first.history > 0
+    added = set(after) - before
+    assert added and added <= settled
+    assert {after[i].status.value for i in added} <= {"paid", "written_off"}
+    assert any(set(p.item_source_ids) & added for p in payments)
+    assert run_desk(world.connection).history is None  # once

@@ -159,3 +159,22 @@ def _token_like_values(path: Path) -> list[str]:
         if text.startswith("{"):
             walk(json.loads(text))
     return [v for v in found if not v.startswith("{")]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("promise", "add", "1001", "--amount", "lots", "--date", "2026-03-01"), "--amount: not an amount"),
+        (("promise", "add", "1001", "--amount", "10", "--date", "1 maart"), "--date: not a date"),
+        (("dispute", "add", "no-such-debtor", "--reason", "x"), "no debtor 'no-such-debtor'"),
+        (("dispute", "add", "1001", "--reason", "x", "--category", "weather"), "unknown dispute category"),
+        (("plan-agreement", "add", "1001", "--every", "fortnight", "--count", "2", "--first", "2026-03-01"), "--every"),
+        (("report", "kpi", "--format", "pdf"), "unknown format 'pdf'"),
+        (("report", "kpi", "--from", "2026-05-01", "--to", "2026-04-01"), "is before --from"),
+    ],
+)
+def test_bad_input_at_the_desk_is_one_clear_line(linked: Linked, args: tuple[str, ...], expected: str) -> None:
+    sync = run_cli(linked.env, "sync", linked.connection)
+    assert sync.returncode == 0, sync.stderr
+    line = one_clear_line(run_cli(linked.env, *args, *(("-c", linked.connection) if args[0] != "report" else ())))
+    assert expected in line

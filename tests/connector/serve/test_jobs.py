@@ -102,3 +102,20 @@ def test_status_shows_the_last_runs_and_what_needs_attention(linked_factory: Cal
                            cwd=ROOT, capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"})
     assert table.returncode == 0
     assert linked.connections[0] in table.stdout and "Needs attention" in table.stdout
+
+
+def test_after_each_sync_serve_takes_the_days_snapshot_and_checks_the_desk(linked_factory: Callable[..., Linked]) -> None:
+    from connector.runtime import today
+    from connector.store.desk import Desk
+
+    linked: Linked = linked_factory(1)
+    name = linked.connections[0]
+    assert sync_job(name)["outcome"] == "ok"
+    store, _ = resources()
+    desk = Desk(store)
+    day = today(cfg.load_config().connection(name).timezone)
+    taken = desk.snapshots(name, [day])[day]
+    open_eur = sum((i.open.amount for i in store.open_items(name) if i.open.currency == "EUR"
+                    and i.kind.value in ("invoice", "credit_note") and i.invoice_date <= day), start=0)
+    assert taken["EUR"].total == open_eur
+    assert store.get_state(name, ["desk:history"])  # the history check ran once, after the first sync

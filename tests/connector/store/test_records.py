@@ -296,6 +296,7 @@ def test_two_connections_with_the_same_source_ids_never_see_each_others_rows(sto
 
 
 def test_remove_connection_deletes_every_row_of_it_and_nothing_else(store: Store) -> None:
+    from connector.store.desk import Desk
     from tests.connector.store.builders import action
 
     for cid in ("c1", "c2"):
@@ -311,6 +312,7 @@ def test_remove_connection_deletes_every_row_of_it_and_nothing_else(store: Store
         store.add_dispute(cid, "I1", date(2025, 3, 1), "wrong price")
         store.add_payment_plan(cid, "D1", ["I1"], date(2025, 3, 1), date(2025, 6, 1))
         store.run_finished(store.run_started(cid, "sync"), "ok", {})
+        Desk(store).take_snapshot(cid, date(2030, 1, 1), datetime.now(UTC))
 
     store.remove_connection("c1")
 
