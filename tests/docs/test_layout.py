@@ -157,7 +157,9 @@ def test_the_architecture_page_names_every_folder_and_module_of_connector_as_it_
         assert found or (REPO / name).exists(), f"docs/architecture.md names {word}, which does not exist"
 
 
-OUTSIDE = re.compile(r"\.\./shared|/work/shared|(?<![\w/.-])(DESIGN|DOMAIN)\.md|\bref §")
+# The folder beside the repository, spelled in pieces so this file does not name it itself.
+SIBLING = "sha" + "red"
+OUTSIDE = re.compile(rf"\.\./{SIBLING}|/[^/\s]+/{SIBLING}/|(?<![\w/.-])(DESIGN|DOMAIN)\.md|\bref §")
 
 
 def test_nothing_in_the_repository_points_outside_it() -> None:
@@ -168,8 +170,6 @@ def test_nothing_in_the_repository_points_outside_it() -> None:
     for name in tracked:
         path = REPO / name
         if path.suffix not in (".py", ".md", ".yaml", ".yml", ".j2", ".toml", ".cfg", ".txt", "") or not path.is_file():
-            continue
-        if name == "tests/docs/test_layout.py":
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
         offenders += [f"{name}: {m.group(0)}" for m in OUTSIDE.finditer(text)]
