@@ -469,6 +469,23 @@ def serve_until_interrupted(server: RunningServer, title: str, client_id: str) -
         server.stop()
 
 
+def periodic_outage(every: int, call: int, *, at: int, page_200: str, page_503: str) -> Response | None:
+    """The HTML page a package serves instead of data on some calls (a sandbox's ``realistic`` switch):
+    with status 200 on call ``at`` of every ``every``, and with 503 half a period later; None otherwise."""
+    if not every:
+        return None
+    if call % every == at:
+        return Response.text(page_200, status=200, content_type="text/html")
+    if call % every == at + every // 2:
+        return Response.text(page_503, status=503, content_type="text/html")
+    return None
+
+
+def every_nth(every: int, call: int, *, at: int) -> bool:
+    """True on call ``at`` of every ``every`` calls (never when ``every`` is 0)."""
+    return bool(every) and call % every == at % every
+
+
 # --------------------------------------------------------------------------- OAuth2
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from connector.sandbox import Response
+from connector.sandbox import Response, every_nth, periodic_outage
 
 #: Navigation properties Exact lists on the simulated entities (§2.2 "A navigation collection comes back as
 #: {"__deferred":{"uri":…}} unless $expand is used"; names from the reference's field lists).
@@ -102,19 +102,11 @@ def vary_row(realism: Realism, row: dict[str, Any], type_name: str, position: in
 
 def maintenance(realism: Realism, call: int) -> Response | None:
     """The maintenance answer for the ``call``-th GET, if this one gets one (200 and 503, both HTML)."""
-    every = realism.maintenance_every
-    if not every:
-        return None
-    if call % every == 3:
-        return Response.text(MAINTENANCE_PAGE, status=200, content_type="text/html")
-    if call % every == 3 + every // 2:
-        return Response.text(MAINTENANCE_PAGE, status=503, content_type="text/html")
-    return None
+    return periodic_outage(realism.maintenance_every, call, at=3, page_200=MAINTENANCE_PAGE, page_503=MAINTENANCE_PAGE)
 
 
 def token_expires(realism: Realism, call: int) -> bool:
-    every = realism.expire_every
-    return bool(every) and call % every == 7 % every
+    return every_nth(realism.expire_every, call, at=7)
 
 
 EXPIRED_CHALLENGE = 'Bearer realm="Exact Online", error="invalid_token", error_description="access token expired"'

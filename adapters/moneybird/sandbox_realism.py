@@ -17,7 +17,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from connector.sandbox import Response
+from connector.sandbox import Response, every_nth, periodic_outage
 
 #: Optional fields newer than the spec snapshot; stand-ins for what later releases add (values are nulls
 #: or plain defaults, as a field new to old records would be).
@@ -73,16 +73,8 @@ def vary_invoice(realism: Realism, invoice: dict[str, Any]) -> dict[str, Any]:
 
 
 def maintenance(realism: Realism, call: int) -> Response | None:
-    every = realism.maintenance_every
-    if not every:
-        return None
-    if call % every == 5:
-        return Response.text(MAINTENANCE_PAGE, status=200, content_type="text/html")
-    if call % every == 5 + every // 2:
-        return Response.text(ERROR_PAGE, status=503, content_type="text/html")
-    return None
+    return periodic_outage(realism.maintenance_every, call, at=5, page_200=MAINTENANCE_PAGE, page_503=ERROR_PAGE)
 
 
 def token_expires(realism: Realism, call: int) -> bool:
-    every = realism.expire_every
-    return bool(every) and call % every == 17 % every
+    return every_nth(realism.expire_every, call, at=17)
